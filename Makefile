@@ -1,0 +1,37 @@
+# Two commands for a newcomer (README.md):
+#   make lab    bring up the lab of nodes and run the deploy on it
+#   make test   run the tests: the unit tier, then the lab's end-to-end tier
+# Both install what they need (Docker engine, debootstrap, a Python venv).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS=-x`.
+PYTEST_ARGS ?=
+
+.PHONY: lab lab-down test test-unit test-e2e docker venv
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+docker:
+	scripts/ensure-docker.sh
+
+lab: docker venv
+	$(BIN)/python -m tests.lab up
+	$(BIN)/pyinfra -y inventories/lab.py deploy.py
+
+lab-down: venv
+	$(BIN)/python -m tests.lab down
+
+test: test-unit test-e2e
+
+test-unit: venv
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS) tests
+
+test-e2e: docker venv
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS) tests

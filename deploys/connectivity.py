@@ -1,0 +1,31 @@
+"""Connectivity check: every node answers over SSH, sudo works, and the
+private interface (`my_iface`) has an IPv4 address. Changes nothing."""
+
+from pyinfra import host, logger
+from pyinfra.api import deploy
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.server import Command
+
+from facts.network import InterfaceAddresses
+
+
+@deploy("Check connectivity")
+def check_connectivity():
+    iface = host.data.get("my_iface")
+    interfaces = host.get_fact(InterfaceAddresses)
+    addresses = interfaces.get(iface)
+    if not addresses:
+        state = "does not exist" if addresses is None else "has no IPv4 address"
+        raise DeployError(
+            f"{host.name}: my_iface={iface!r} {state} on this host; its interfaces are "
+            f"{_describe(interfaces)}. Set my_iface to the interface on the private network."
+        )
+    # Facts run through sudo like operations (config.SUDO): this is root's uid.
+    uid = host.get_fact(Command, "id -u")
+    if uid != "0":
+        raise DeployError(f"{host.name}: sudo does not give root (uid {uid}); fix the sudoers entry of the SSH user.")
+    logger.info(f"{host.name}: SSH and sudo work; {iface} {', '.join(addresses)}")
+
+
+def _describe(interfaces: dict) -> str:
+    return ", ".join(f"{name} ({', '.join(addrs) or 'no IPv4'})" for name, addrs in sorted(interfaces.items()))

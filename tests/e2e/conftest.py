@@ -1,0 +1,44 @@
+"""Fixtures of the end-to-end tier: a Docker engine and a lab of systemd nodes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+    except Exception as error:  # no engine: the e2e tier cannot run here
+        message = f"no Docker engine answers ({error}); run scripts/ensure-docker.sh"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return client
+
+
+def run_pyinfra(inventory: Path, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the pyinfra CLI from the repository root, as an operator would."""
+    command = [str(Path(sys.executable).with_name("pyinfra")), str(inventory), *arguments]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(command)} exited {result.returncode}\n--- stdout\n{result.stdout[-4000:]}"
+            f"\n--- stderr\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def deploy_totals(inventory: Path, deploy_file: str) -> dict:
+    """Apply a deploy file with `--json -y` and return pyinfra's totals."""
+    result = run_pyinfra(inventory, "--json", "-y", deploy_file)
+    return json.loads(result.stdout)["results"]["totals"]
