@@ -28,10 +28,12 @@ lab: docker venv
 lab-down: venv
 	$(BIN)/python -m tests.lab down
 
+# One pytest process per tier: importing pyinfra_cli (unit tests do)
+# monkey-patches the whole process with gevent, under the lab's Docker client.
 test: test-unit test-e2e
 
 test-unit: venv
-	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/unit
 
 test-e2e: docker venv
-	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS) tests
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS) tests/e2e
