@@ -1,0 +1,131 @@
+"""
+Secrets the inventory does not give: the cluster token and the sudo password.
+
++ convect_token: when unset, one strong token is generated (``secrets``), kept
+  in ``<convecthub_state_dir>/state.json`` (default ``.convecthub/state.json``
+  in the directory pyinfra runs in; the directory is created 0700, the file
+  0600) and reused on every later run, so re-runs never change the cluster's
+  token. One state directory is one cluster: give a second cluster its own
+  ``convecthub_state_dir``.
++ sudo password, first found wins: the inventory (``_sudo_password``, or
+  ``ansible_sudo_pass``/``ansible_become_pass`` in an INI file), then the
+  CONVECTHUB_SUDO_PASSWORD environment variable, then pyinfra's own prompt
+  (it asks when sudo does). Never a command-line argument.
+
+Nothing here prints or logs a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from .problems import InventoryError, Problem
+
+DEFAULT_STATE_DIR = ".convecthub"
+STATE_FILE_NAME = "state.json"
+SUDO_PASSWORD_ENV = "CONVECTHUB_SUDO_PASSWORD"
+TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
+
+
+def state_file_path(state_dir: str | None = None, cwd: str | os.PathLike | None = None) -> Path:
+    """The state file; a relative state_dir is relative to cwd (default: the current directory)."""
+
+    directory = Path(state_dir or DEFAULT_STATE_DIR).expanduser()
+    if not directory.is_absolute():
+        directory = Path(cwd or Path.cwd()) / directory
+    return directory / STATE_FILE_NAME
+
+
+def load_or_create_token(path: Path) -> str:
+    """The token kept in the state file, generating and storing one the first time."""
+
+    state = _read_state(path)
+    token = state.get("convect_token")
+    if isinstance(token, str) and token:
+        return token
+
+    state["convect_token"] = secrets.token_urlsafe(TOKEN_BYTES)
+    _write_state(path, state)
+    return state["convect_token"]
+
+
+def _read_state(path: Path) -> dict:
+    try:
+        _tighten(path, 0o600)
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        state = json.loads(text)
+    except ValueError:
+        state = None
+    if not isinstance(state, dict):
+        raise InventoryError(
+            [
+                Problem(
+                    str(path),
+                    "convect_token",
+                    "cannot be read from the state file, which is not a JSON object",
+                    "restore the file from a backup; delete it only for a new cluster "
+                    "(a new token cannot join the existing nodes)",
+                ),
+            ],
+        )
+    return state
+
+
+def _write_state(path: Path, state: dict) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _tighten(path.parent, 0o700)
+
+    # Write a new file created 0600 (never readable by others, not even for a
+    # moment), then rename it over the old one.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            json.dump(state, file, indent=2, sort_keys=True)
+            file.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _tighten(path: Path, mode: int) -> None:
+    # A state file copied around with a looser mode is put back to ours.
+    if path.exists() and path.stat().st_mode & 0o777 != mode:
+        path.chmod(mode)
+
+
+def sudo_password_from_env(environ=os.environ) -> str | None:
+    return environ.get(SUDO_PASSWORD_ENV) or None
+
+
+def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> None:
+    """
+    Give the current host (deploy-time, once per host) the secrets its
+    inventory left out: ``convect_token`` from the state file (skipped with
+    ``cluster_token=False``, e.g. for reset) and ``_sudo_password`` from the
+    environment. Values set by the inventory are never replaced.
+    """
+
+    if host is None:
+        from pyinfra.context import ctx_host, ctx_state
+
+        host = ctx_host.get()
+        cwd = ctx_state.get().cwd
+    else:
+        cwd = None
+
+    if cluster_token and host.data.get("convect_token") is None:
+        path = state_file_path(host.data.get("convecthub_state_dir"), cwd)
+        host.data.convect_token = load_or_create_token(path)
+
+    if not host.data.get("_sudo_password"):
+        password = sudo_password_from_env(environ)
+        if password:
+            host.data._sudo_password = password
