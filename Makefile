@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS=-x`.
 PYTEST_ARGS ?=
 
-.PHONY: lab lab-down test test-unit test-e2e docker venv
+.PHONY: lab lab-down test test-unit test-e2e docker e2e-deps venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,13 @@ venv: $(VENV)/.installed
 
 docker:
 	scripts/ensure-docker.sh
+
+# What the end-to-end tier runs beside Docker: a real registry (distribution)
+# on loopback, and a static busybox for the stand-in images.
+E2E_PACKAGES := docker-registry busybox-static
+
+e2e-deps: docker
+	scripts/ensure-packages.sh $(E2E_PACKAGES)
 
 lab: docker venv
 	$(BIN)/python -m tests.lab up
@@ -35,5 +42,5 @@ test: test-unit test-e2e
 test-unit: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests/unit
 
-test-e2e: docker venv
+test-e2e: e2e-deps venv
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS) tests/e2e

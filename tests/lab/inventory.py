@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+LAB_JUPYTERHUB_VALUES = Path(__file__).with_name("jupyterhub.yaml")
+
 HEADER = '''\
 """Inventory of the lab {lab!r}, written by `python -m tests.lab up`.
 
@@ -10,12 +12,19 @@ this machine (tests/lab/); their private network {subnet} is on {iface}.
 """
 from pathlib import Path
 
+from convecthub.check import check_before_connect as _check_before_connect
+
 _connection = {connection}
 
 '''
 
+FOOTER = """
+# Stop here, before pyinfra connects to anything, if the inventory is wrong.
+_check_before_connect(globals())
+"""
 
-def render_inventory(spec, nodes, key, known_hosts: Path) -> str:
+
+def render_inventory(spec, nodes, key, known_hosts: Path, bundle_dir: Path, state_dir: Path) -> str:
     connection = {
         "ssh_hostname": "127.0.0.1",
         "ssh_user": spec.user,
@@ -26,6 +35,10 @@ def render_inventory(spec, nodes, key, known_hosts: Path) -> str:
         "ssh_known_hosts_file": str(known_hosts),
         "ssh_strict_host_key_checking": "yes",
         "my_iface": spec.iface,
+        "jhub_config_path": str(LAB_JUPYTERHUB_VALUES),
+        "bundle_dir": str(bundle_dir),
+        # The lab's generated token lives and dies with the lab.
+        "convecthub_state_dir": str(state_dir),
     }
     text = HEADER.format(lab=spec.name, subnet=spec.subnet, iface=spec.iface, connection=_pretty(connection))
     groups = {}
@@ -42,7 +55,7 @@ def render_inventory(spec, nodes, key, known_hosts: Path) -> str:
             described.add(node.spec.name)
             text += f"    ({node.spec.name!r}, {_host_data(node)}),\n"
         text += "]\n"
-    return text
+    return text + FOOTER
 
 
 def _host_data(node) -> str:
@@ -59,6 +72,6 @@ def _pretty(mapping: dict) -> str:
     return "{\n" + "\n".join(lines) + "\n}"
 
 
-def write_inventory(path: Path, spec, nodes, key, known_hosts: Path) -> None:
+def write_inventory(path: Path, spec, nodes, key, known_hosts: Path, bundle_dir: Path, state_dir: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_inventory(spec, nodes, key, known_hosts))
+    path.write_text(render_inventory(spec, nodes, key, known_hosts, bundle_dir, state_dir))

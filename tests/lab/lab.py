@@ -29,6 +29,10 @@ import docker
 import docker.errors
 import docker.types
 
+from convecthub.bundle.errors import BundleError
+from convecthub.bundle.verify import verify_bundle
+from tests.standins.bundle import build_standin_bundle
+
 from . import image, keys
 from .inventory import write_inventory
 
@@ -176,8 +180,20 @@ class Lab:
         known_hosts = self.state_dir / "known_hosts"
         known_hosts.write_text("".join(f"[127.0.0.1]:{n.spec.ssh_port} {n.host_key}\n" for n in self.nodes))
         if inventory_path:
-            write_inventory(inventory_path, self.spec, self.nodes, key, known_hosts)
+            bundle_dir = self.ensure_standin_bundle()
+            write_inventory(inventory_path, self.spec, self.nodes, key, known_hosts, bundle_dir, self.state_dir)
         return self.nodes
+
+    def ensure_standin_bundle(self) -> Path:
+        """The stand-in air-gap bundle the lab deploys (tests/standins/bundle.py),
+        built once per machine and reused while it verifies."""
+        bundle_dir = self.state_root / "standin-bundle"
+        try:
+            verify_bundle(bundle_dir)
+        except BundleError:
+            log.info("building the stand-in bundle in %s", bundle_dir)
+            build_standin_bundle(bundle_dir, docker_client=self.client)
+        return bundle_dir
 
     def _check_ports_free(self) -> None:
         ours = {

@@ -37,7 +37,9 @@ def test_rendered_inventory_loads_in_pyinfra_with_groups_and_data(tmp_path):
     write_secret(password_file, "s3cret-for-test")
     nodes[1].sudo_password_file = password_file
     inventory_file = tmp_path / "lab_inventory.py"
-    inventory_file.write_text(render_inventory(spec, nodes, key, tmp_path / "known_hosts"))
+    inventory_file.write_text(
+        render_inventory(spec, nodes, key, tmp_path / "known_hosts", tmp_path / "bundle", tmp_path / "state")
+    )
 
     with ctx_state.use(State()):  # pyinfra's CLI loads inventories inside a state
         inventory = make_inventory_from_files(str(inventory_file))
@@ -49,6 +51,7 @@ def test_rendered_inventory_loads_in_pyinfra_with_groups_and_data(tmp_path):
     assert (master.ssh_hostname, master.ssh_port, master.ssh_user, master.my_iface) == ("127.0.0.1", 2222, "vagrant", "eth1")
     assert master.ssh_strict_host_key_checking == "yes"
     assert inventory.get_host("worker2").data.has_gpu is True
+    assert master.bundle_dir == str(tmp_path / "bundle") and master.convecthub_state_dir == str(tmp_path / "state")
     assert inventory.get_host("worker1").data._sudo_password == "s3cret-for-test"
     # The password is read from its file at load time, never written into the inventory.
     assert "s3cret-for-test" not in inventory_file.read_text()

@@ -1,0 +1,153 @@
+"""Idempotent operations that place air-gap bundle files on nodes.
+
+A file is placed once: uploaded from the provisioner to one node, or fetched
+by the other nodes from that one over the private network. Either way it
+lands in `<directory>/.incoming/`, is checked against its sha256, renamed into
+place and stamped (see facts/bundle.py), so that a re-run neither transfers
+nor hashes anything.
+"""
+
+import posixpath
+import shlex
+from dataclasses import dataclass
+
+from pyinfra import host
+from pyinfra.api import FileUploadCommand, StringCommand, operation
+
+from facts.bundle import VERIFIED_DIR, VerifiedBundleFiles
+
+INCOMING_DIR = ".incoming"
+PEER_SERVER_UNIT = "convecthub-bundle-peer"
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str  # inside the bundle, "/"-separated
+    sha256: str
+    size: int
+
+
+def _missing(directory: str, files: list) -> list:
+    """The files the node does not hold verified: one round trip for all."""
+    if not files:
+        return []
+    verified = host.get_fact(VerifiedBundleFiles, directory=directory, paths=[f.path for f in files])
+    return [f for f in files if verified.get(f.path) != f.sha256]
+
+
+def _prepare_directories(directory: str) -> StringCommand:
+    # The bundle directory is root's; its incoming area belongs to the SSH
+    # login user, so uploads land there without sudo's temp-file copy.
+    return StringCommand(
+        "install -d -m 755 -o root -g root",
+        shlex.quote(directory),
+        '&& install -d -m 700 -o "${SUDO_USER:-root}"',
+        shlex.quote(f"{directory}/{INCOMING_DIR}"),
+    )
+
+
+def _install_checked(directory: str, path: str, sha256: str) -> StringCommand:
+    """Check `.incoming/<path>` against `sha256`, move it into place and stamp
+    it; on a mismatch remove it and fail naming the file."""
+    incoming = shlex.quote(f"{INCOMING_DIR}/{path}")
+    final = shlex.quote(path)
+    stamp = shlex.quote(f"{VERIFIED_DIR}/{path}")
+    parents = " ".join(shlex.quote(posixpath.dirname(p) or ".") for p in (path, f"{VERIFIED_DIR}/{path}"))
+    return StringCommand(
+        f"cd {shlex.quote(directory)} && "
+        f'actual=$(sha256sum {incoming} | cut -d" " -f1) && '
+        f'if [ "$actual" != {sha256} ]; then rm -f {incoming}; '
+        f'echo "bundle file {path} arrived with sha256 $actual, expected {sha256}: removed it; '
+        f'check the bundle on the provisioner (bundle verify) and re-run" >&2; exit 1; fi && '
+        f"mkdir -p {parents} && chown root:root {incoming} && chmod 644 {incoming} && "
+        f"mv -f {incoming} {final} && "
+        f'echo "{sha256} $(stat -c "%s %Y" {final})" > {stamp}'
+    )
+
+
+@operation(is_idempotent=True)
+def uploaded_files(local_directory: str, directory: str, files: list):
+    """
+    Upload bundle files from the provisioner, each unless the node already
+    holds it verified.
+
+    + local_directory: the bundle directory on the provisioner
+    + directory: the bundle directory on the node
+    + files: ``BundleFile`` list (path inside the bundle, sha256, size)
+
+    Files are streamed over SFTP: the provisioner's memory does not grow with
+    their size.
+    """
+    missing = _missing(directory, files)
+    if not missing:
+        host.noop(f"{len(files)} bundle files to place here, all in place and verified")
+        return
+    yield _prepare_directories(directory)
+    for file in missing:
+        incoming = f"{directory}/{INCOMING_DIR}/{file.path}"
+        yield StringCommand('install -d -m 700 -o "${SUDO_USER:-root}"', shlex.quote(posixpath.dirname(incoming)))
+        yield FileUploadCommand(posixpath.join(local_directory, file.path), incoming, _sudo=False)
+        yield _install_checked(directory, file.path, file.sha256)
+
+
+@operation(is_idempotent=True)
+def fetched_files(base_url: str, directory: str, files: list):
+    """
+    Fetch bundle files from a peer node over the private network, each unless
+    the node already holds it verified.
+
+    + base_url: where the peer serves its bundle directory (``http://<ip>:<port>``)
+    + directory: the bundle directory on the node
+    + files: ``BundleFile`` list (path inside the bundle, sha256, size)
+    """
+    missing = _missing(directory, files)
+    if not missing:
+        host.noop(f"{len(files)} bundle files to place here, all in place and verified")
+        return
+    yield _prepare_directories(directory)
+    for file in missing:
+        url = f"{base_url}/{file.path}"
+        incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
+        yield StringCommand(
+            f"mkdir -p $(dirname {incoming}) && "
+            "curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 1 "
+            f"--output {incoming} {shlex.quote(url)} || "
+            f'{{ echo "could not fetch bundle file {file.path} from {url}: is the peer node up and '
+            f'reachable on the private network?" >&2; rm -f {incoming}; exit 1; }}'
+        )
+        yield _install_checked(directory, file.path, file.sha256)
+
+
+@operation()
+def peer_server(directory: str, bind_address: str, port: int, serve: bool):
+    """
+    Serve the bundle directory read-only over HTTP on the node's private
+    address, for the other nodes to fetch from.
+
+    + directory: the bundle directory on the node
+    + bind_address: the node's private (``my_iface``) address
+    + port: the TCP port to serve on
+    + serve: whether anybody needs it; False does nothing
+
+    A transient systemd unit that stops itself after an hour at most, so an
+    interrupted deploy does not leave it running. Stop it with
+    ``peer_server_stopped`` once the other nodes have fetched their files.
+    """
+    if not serve:
+        host.noop("no node needs to fetch bundle files from this one")
+        return
+    yield StringCommand(
+        f"systemctl is-active --quiet {PEER_SERVER_UNIT} || "
+        f"systemd-run --unit {PEER_SERVER_UNIT} --property RuntimeMaxSec=3600 "
+        f"--working-directory {shlex.quote(directory)} "
+        f"python3 -m http.server --bind {shlex.quote(bind_address)} {int(port)}"
+    )
+
+
+@operation()
+def peer_server_stopped():
+    """Stop serving the bundle (see ``peer_server``)."""
+    yield StringCommand(
+        f"if systemctl is-active --quiet {PEER_SERVER_UNIT}; then systemctl stop {PEER_SERVER_UNIT}; fi; "
+        f"systemctl reset-failed {PEER_SERVER_UNIT} 2>/dev/null || true"
+    )
