@@ -11,6 +11,18 @@ from facts.network import InterfaceAddresses
 
 @deploy("Check connectivity")
 def check_connectivity():
+    # Facts run through sudo like operations (config.SUDO): this is root's
+    # uid, or nothing when sudo refused (pyinfra printed sudo's words above).
+    uid = host.get_fact(Command, "id -u")
+    if uid is None:
+        raise DeployError(
+            f"{host.name}: sudo failed for SSH user {host.data.get('ssh_user')!r} (see sudo's message above). "
+            "Fix: give the right sudo password (ansible_sudo_pass / _sudo_password in the inventory, "
+            "or CONVECTHUB_SUDO_PASSWORD), or let the user sudo without one (NOPASSWD)."
+        )
+    if uid != "0":
+        raise DeployError(f"{host.name}: sudo gives uid {uid}, not root; fix the sudoers entry of the SSH user.")
+
     iface = host.data.get("my_iface")
     interfaces = host.get_fact(InterfaceAddresses)
     addresses = interfaces.get(iface)
@@ -20,10 +32,6 @@ def check_connectivity():
             f"{host.name}: my_iface={iface!r} {state} on this host; its interfaces are "
             f"{_describe(interfaces)}. Set my_iface to the interface on the private network."
         )
-    # Facts run through sudo like operations (config.SUDO): this is root's uid.
-    uid = host.get_fact(Command, "id -u")
-    if uid != "0":
-        raise DeployError(f"{host.name}: sudo does not give root (uid {uid}); fix the sudoers entry of the SSH user.")
     logger.info(f"{host.name}: SSH and sudo work; {iface} {', '.join(addresses)}")
 
 

@@ -38,7 +38,38 @@ def run_pyinfra(inventory: Path, *arguments: str, check: bool = True) -> subproc
     return result
 
 
-def deploy_totals(inventory: Path, deploy_file: str) -> dict:
+def deploy_totals(inventory: Path, deploy_file: str, *arguments: str) -> dict:
     """Apply a deploy file with `--json -y` and return pyinfra's totals."""
-    result = run_pyinfra(inventory, "--json", "-y", deploy_file)
+    result = run_pyinfra(inventory, "--json", "-y", *arguments, deploy_file)
     return json.loads(result.stdout)["results"]["totals"]
+
+
+@pytest.fixture(scope="module")
+def lab_factory(docker_client, tmp_path_factory):
+    """Start labs for one test module (each with its own name, ports and
+    subnet, so it can sit beside a developer's `make lab`); all are torn down
+    at the end of the module. Returns `start(name, nodes, subnet)`, a started
+    Lab whose `inventory` attribute is its pyinfra inventory file."""
+    from tests.lab.lab import Lab, LabSpec
+
+    labs = []
+
+    def start(name, nodes, subnet):
+        state = tmp_path_factory.mktemp(name)
+        lab = Lab(LabSpec(name=name, nodes=nodes, subnet=subnet), client=docker_client, state_root=state)
+        labs.append(lab)
+        lab.inventory = state / "inventory.py"
+        lab.up(inventory_path=lab.inventory)
+        return lab
+
+    yield start
+    for lab in labs:
+        lab.down()
+
+
+def exec_on(lab, node_name, command, user="root"):
+    """Run a command on a lab node through Docker (not SSH): the tests' own
+    look at a node, independent of what the deploy did over SSH."""
+    container = lab.client.containers.get(f"{lab.spec.name}-{node_name}")
+    code, output = container.exec_run(command, user=user)
+    return code, output.decode()

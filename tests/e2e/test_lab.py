@@ -7,7 +7,7 @@ import pytest
 
 from tests.lab.lab import LABEL, Lab, LabSpec, topology
 
-from .conftest import deploy_totals, run_pyinfra
+from .conftest import deploy_totals, exec_on, run_pyinfra
 
 pytestmark = pytest.mark.e2e
 
@@ -31,12 +31,6 @@ def lab(docker_client, tmp_path_factory):
     lab.inventory = inventory
     yield lab
     lab.down()
-
-
-def exec_on(lab, node_name, command, user="root"):
-    container = lab.client.containers.get(f"{lab.spec.name}-{node_name}")
-    code, output = container.exec_run(command, user=user)
-    return code, output.decode()
 
 
 def test_every_node_answers_over_ssh_with_an_address_on_the_private_subnet(lab):

@@ -65,6 +65,13 @@ class ImageRecipe:
         "python3",
         "ca-certificates",
         "curl",
+        # What Ubuntu servers have and the deploy's commands use.
+        "iptables",
+        "kmod",
+        "openssl",
+        "procps",
+        # For the stand-ins the tests put on the nodes (tests/standins/).
+        "python3-yaml",
     )
     masked_units: tuple = MASKED_UNITS
     ssh_dropin: str = SSH_HOST_KEYS_DROPIN
