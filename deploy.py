@@ -1,26 +1,147 @@
 """pyinfra INVENTORY deploy.py: turn the inventory's servers into a ConvectHub cluster.
 
 The manual's flow, one @deploy per step (deploys/). Everything that can be
-refused is refused first, before any host changes: the inventory, then the
-air-gap bundle on the provisioner.
+refused is refused first, before any host changes: the inventory, the air-gap
+bundle on the provisioner, then every host's preflight.
 """
 
+import getpass
 import os
+import posixpath
 
-from pyinfra import host
+from pyinfra import host, inventory, state
 
+from convecthub import cluster
 from convecthub.check import require_valid_inventory, require_verified_bundle
+from convecthub.provisioner import front_certificate, operator_values, registry_credentials, registry_tls
 from convecthub.secrets import apply_secrets
-from deploys.bundle import distribute_bundle
-from deploys.connectivity import check_connectivity
+from deploys.base import base_system
+from deploys.bundle import distribute_bundle, node_bundle_directory
+from deploys.docker import docker_engine
+from deploys.jupyterhub import jupyterhub, our_values
+from deploys.k3s_agent import agent_config, k3s_agent
+from deploys.k3s_node import k3s_node_files
+from deploys.k3s_server import k3s_server, server_config
+from deploys.nvidia import nvidia
+from deploys.preflight import bundle_bytes_held, preflight
+from deploys.registry import image_registry
+from deploys.verify import verify
+from operations import files, k3s
 
 require_valid_inventory()
 apply_secrets()
 manifest = require_verified_bundle(host.data.bundle_dir)
+# Every host's facts, checked together: one table of every problem, or go.
+preflight(bundle_bytes=bundle_bytes_held(manifest))
 
-check_connectivity()
+roles = cluster.roles_of(host)
+first = cluster.first_driver(inventory)
+drivers = inventory.get_group("driver")
+registry_address = cluster.registry_address(inventory)
+staging = posixpath.join(host.data.convect_workdir, ".staging")
+bundle_directory = node_bundle_directory(host.data)
+gpu_label = ["nvidia.com/gpu.present=true"] if host.data.get("has_gpu") else []
+
+files.staging_directory(
+    name="Staging directory for uploads",
+    path=staging,
+    login_user=host.data.get("ssh_user") or getpass.getuser(),
+)
 distribute_bundle(
     local_directory=os.path.abspath(host.data.bundle_dir),
     manifest=manifest,
     peer_port=host.data.bundle_peer_port,
 )
+base_system(staging_dir=staging)
+if host.data.install_docker:
+    docker_engine(docker_repo=host.data.get("docker_repo"), staging_dir=staging)
+nvidia(
+    has_gpu=host.data.get("has_gpu"),
+    install_driver=host.data.install_nvidia_driver,
+    driver_version=str(host.data.nvidia_driver_version),
+    reboot=host.data.nvidia_reboot,
+)
+
+ca, registry_cert = registry_tls(host.data, state, inventory)
+if host == cluster.registry_host(inventory):
+    password, htpasswd_line = registry_credentials(host.data, state)
+    image_registry(
+        address=registry_address,
+        tls_cert=registry_cert.cert_pem,
+        tls_key=registry_cert.key_pem,
+        ca_cert=ca.cert_pem,
+        password=password,
+        htpasswd_line=htpasswd_line,
+        manifest=manifest,
+        bundle_directory=bundle_directory,
+        staging_dir=staging,
+    )
+
+restart_on = k3s_node_files(
+    manifest=manifest,
+    arch=cluster.architecture(host),
+    bundle_directory=bundle_directory,
+    registry_address=registry_address,
+    registry_password=host.data.registry_password,
+    registry_ca=ca.cert_pem,
+    staging_dir=staging,
+)
+first_address = cluster.private_address(first)
+if "driver" in roles:
+    k3s_server(
+        config_text=server_config(
+            token=host.data.convect_token,
+            node_ip=cluster.private_address(host),
+            iface=host.data.my_iface,
+            tls_sans=[cluster.private_address(driver) for driver in drivers],
+            labels=gpu_label,
+            join_url=None if host == first else f"https://{first_address}:6443",
+            cluster_init=len(drivers) > 1 and host == first,
+        ),
+        is_first=host == first,
+        restart_on=restart_on,
+        staging_dir=staging,
+    )
+else:
+    k3s_agent(
+        config_text=agent_config(
+            token=host.data.convect_token,
+            server_url=f"https://{first_address}:6443",
+            node_ip=cluster.private_address(host),
+            iface=host.data.my_iface,
+            labels=gpu_label,
+        ),
+        server_address=first_address,
+        restart_on=restart_on,
+        staging_dir=staging,
+    )
+
+if host == first:
+    https_port = host.data.https_port
+    front = front_certificate(host.data, state, inventory)
+    device_plugin = next((e.image for e in manifest.entries if e.name == "nvidia-device-plugin"), None)
+    jupyterhub(
+        chart=cluster.chart_bytes(manifest, host.data.bundle_dir),
+        values=operator_values(
+            host.data, state, our_values(cluster.images_by_entry(manifest), cluster.any_gpu(inventory))
+        ),
+        http_port=host.data.http_port,
+        https_port=https_port,
+        cert_pem=front.cert_pem,
+        key_pem=front.key_pem,
+        device_plugin_image=device_plugin if cluster.any_gpu(inventory) else None,
+        staging_dir=staging,
+    )
+    for node in inventory.iter_activated_hosts():
+        if node.data.get("has_gpu"):
+            k3s.node_labelled(
+                name="GPU node labelled for the device plugin",
+                node=cluster.node_name(node),
+                label="nvidia.com/gpu.present",
+                value="true",
+            )
+    verify(
+        node_names=[cluster.node_name(node) for node in inventory.iter_activated_hosts()],
+        login_url=f"https://{first_address}:{https_port}/hub/login",
+        _if=cluster.run_changed_something(state),
+    )

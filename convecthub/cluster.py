@@ -7,9 +7,10 @@ Only facts that a deploy does not change belong here.
 """
 
 from functools import cache
+from pathlib import Path
 
 from pyinfra.api import Host
-from pyinfra.facts.server import Arch
+from pyinfra.facts.server import Arch, Hostname
 
 from facts.network import InterfaceAddresses
 
@@ -40,9 +41,60 @@ def private_address(host: Host) -> str:
 
 
 @cache
+def node_name(host: Host) -> str:
+    """The host's K3s node name: K3s names a node after its hostname."""
+    return host.get_fact(Hostname)
+
+
+@cache
 def architecture(host: Host) -> str:
     machine = host.get_fact(Arch)
     try:
         return ARCHES[machine]
     except KeyError:
         raise ValueError(f"{host.name}: architecture {machine!r} is not supported (amd64 and arm64 are)") from None
+
+
+def registry_host(inventory) -> Host:
+    """The host of the `registry` group (validation allows one), or the
+    first driver when the inventory names none."""
+    hosts = inventory.get_group("registry", default=[])
+    return hosts[0] if hosts else first_driver(inventory)
+
+
+def registry_address(inventory) -> str:
+    """`ip:port` of the private registry on the private network."""
+    host = registry_host(inventory)
+    return f"{private_address(host)}:{host.data.registry_port}"
+
+
+def any_gpu(inventory) -> bool:
+    return any(host.data.get("has_gpu") for host in inventory)
+
+
+def images_by_entry(manifest) -> dict:
+    """Bundle entry name -> the image reference it holds."""
+    return {entry.name: entry.image for entry in manifest.entries if entry.kind == "image" and entry.image}
+
+
+def chart_bytes(manifest, bundle_dir: str) -> bytes:
+    """The JupyterHub chart archive from the provisioner's (verified) bundle."""
+    (entry,) = [entry for entry in manifest.entries if entry.name == "jupyterhub-chart"]
+    return (Path(bundle_dir) / entry.path).read_bytes()
+
+
+def run_changed_something(state):
+    """A condition for operations that only make sense after a run that
+    changed something (waits, verification): true once any operation of the
+    run, on any host, has executed a command. A run that changes nothing
+    skips them, and so reports zero changes."""
+
+    def changed() -> bool:
+        for operations in state.ops.values():
+            for data in operations.values():
+                meta = data.operation_meta
+                if meta.is_complete() and meta.did_change():
+                    return True
+        return False
+
+    return changed

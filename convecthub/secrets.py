@@ -7,6 +7,8 @@ Secrets the inventory does not give: the cluster token and the sudo password.
   0600) and reused on every later run, so re-runs never change the cluster's
   token. One state directory is one cluster: give a second cluster its own
   ``convecthub_state_dir``.
++ registry_password: the private registry's password (user ``convecthub``),
+  generated once and kept in the same state file.
 + sudo password, first found wins: the inventory (``_sudo_password``, or
   ``ansible_sudo_pass``/``ansible_become_pass`` in an INI file), then the
   CONVECTHUB_SUDO_PASSWORD environment variable, then pyinfra's own prompt
@@ -39,17 +41,20 @@ def state_file_path(state_dir: str | None = None, cwd: str | os.PathLike | None 
     return directory / STATE_FILE_NAME
 
 
-def load_or_create_token(path: Path) -> str:
-    """The token kept in the state file, generating and storing one the first time."""
-
+def load_or_create_secret(path: Path, name: str) -> str:
+    """The secret `name` kept in the state file, generating and storing one the first time."""
     state = _read_state(path)
-    token = state.get("convect_token")
-    if isinstance(token, str) and token:
-        return token
-
-    state["convect_token"] = secrets.token_urlsafe(TOKEN_BYTES)
+    value = state.get(name)
+    if isinstance(value, str) and value:
+        return value
+    state[name] = secrets.token_urlsafe(TOKEN_BYTES)
     _write_state(path, state)
-    return state["convect_token"]
+    return state[name]
+
+
+def load_or_create_token(path: Path) -> str:
+    """The cluster token kept in the state file, generating and storing one the first time."""
+    return load_or_create_secret(path, "convect_token")
 
 
 def _read_state(path: Path) -> dict:
@@ -121,11 +126,33 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
     else:
         cwd = None
 
+    path = state_file_path(host.data.get("convecthub_state_dir"), cwd)
     if cluster_token and host.data.get("convect_token") is None:
-        path = state_file_path(host.data.get("convecthub_state_dir"), cwd)
         host.data.convect_token = load_or_create_token(path)
+    if cluster_token:
+        # The registry's htpasswd user password: nodes pull with it.
+        host.data.registry_password = load_or_create_secret(path, "registry_password")
 
     if not host.data.get("_sudo_password"):
         password = sudo_password_from_env(environ)
         if password:
             host.data._sudo_password = password
+
+
+def load_or_create_htpasswd(path: Path, user: str, password: str) -> str:
+    """The registry's htpasswd line for `user`, a bcrypt hash of `password`.
+
+    Kept in the state file beside the password: bcrypt salts every hash anew,
+    and a file that changed on each run would restart the registry each run.
+    """
+    import bcrypt  # paramiko's dependency, so pyinfra brings it
+
+    state = _read_state(path)
+    line = state.get("registry_htpasswd")
+    if isinstance(line, str) and line.startswith(f"{user}:"):
+        if bcrypt.checkpw(password.encode(), line.split(":", 1)[1].encode()):
+            return line
+    line = f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()}"
+    state["registry_htpasswd"] = line
+    _write_state(path, state)
+    return line

@@ -22,9 +22,14 @@ CONVECTHUB_VARIABLES = (
     "http_port",
     "https_port",
     "install_nvidia_driver",
+    "nvidia_driver_version",
+    "nvidia_reboot",
     "install_docker",
     "docker_repo",
     "my_iface",
+    "preflight_min_cpus",
+    "preflight_min_memory_gb",
+    "preflight_min_disk_gb",
     "registry_port",
     "registry_tls_cert_file",
     "registry_tls_key_file",
@@ -35,7 +40,7 @@ CONVECTHUB_VARIABLES = (
     "convecthub_state_dir",
 )
 
-BOOLEAN_VARIABLES = ("has_gpu", "install_nvidia_driver", "install_docker", "keep_registry_data")
+BOOLEAN_VARIABLES = ("has_gpu", "install_nvidia_driver", "nvidia_reboot", "install_docker", "keep_registry_data")
 
 # ssh_port is pyinfra's; the others are ours. All must be ints in 1..65535.
 PORT_VARIABLES = ("ssh_port", "http_port", "https_port", "registry_port", "bundle_peer_port")

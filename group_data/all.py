@@ -32,6 +32,14 @@ https_port = 443
 # Set to False where the NVIDIA driver is already installed.
 install_nvidia_driver = True
 
+# Ubuntu's NVIDIA server driver branch, installed on has_gpu hosts as
+# nvidia-headless-<version>-server and nvidia-utils-<version>-server.
+nvidia_driver_version = "550"
+
+# The driver needs a reboot before GPUs work. False: the deploy says so and
+# leaves the reboot to you. True: it reboots such a host itself.
+nvidia_reboot = False
+
 # Set to False where Docker is already installed.
 install_docker = True
 
@@ -45,12 +53,20 @@ my_iface = None
 
 # --- Added by this deploy ---
 
+# Preflight minimums: the manual's 2 CPUs, 4 GB memory, 10 GB free under
+# convect_workdir (plus the bundle files the host will hold). GB = 10^9 bytes,
+# so a "4 GiB" VM whose MemTotal is ~3.8 GiB passes. Lower only for trials.
+preflight_min_cpus = 2
+preflight_min_memory_gb = 4
+preflight_min_disk_gb = 10
+
 # Port of the private image registry on the registry host.
 registry_port = 5000
 
 # TLS for the registry, files on the provisioner: certificate and key together,
-# plus the CA that signed them if it is not a public one. Unset: plain HTTP on
-# the private network.
+# plus the CA that signed them if it is not a public one. Unset: the deploy
+# makes a CA (kept in the state directory) and a certificate for the
+# registry's private address.
 registry_tls_cert_file = None
 registry_tls_key_file = None
 registry_tls_ca_file = None

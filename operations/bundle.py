@@ -15,6 +15,7 @@ from pyinfra import host
 from pyinfra.api import FileUploadCommand, StringCommand, operation
 
 from facts.bundle import VERIFIED_DIR, VerifiedBundleFiles
+from facts.files import SameFile
 
 INCOMING_DIR = ".incoming"
 PEER_SERVER_UNIT = "convecthub-bundle-peer"
@@ -150,4 +151,25 @@ def peer_server_stopped():
     yield StringCommand(
         f"if systemctl is-active --quiet {PEER_SERVER_UNIT}; then systemctl stop {PEER_SERVER_UNIT}; fi; "
         f"systemctl reset-failed {PEER_SERVER_UNIT} 2>/dev/null || true"
+    )
+
+
+@operation(is_idempotent=True)
+def installed_from_bundle(src: str, dest: str, mode: str = "644"):
+    """
+    Put a (verified) bundle file in place on the node: a hard link when both
+    are on one filesystem, which costs no disk, else a copy keeping the
+    modification time, so the next run can tell it is the same file.
+
+    + src: the file in the node's bundle directory
+    + dest: where it must be (e.g. /usr/local/bin/k3s)
+    + mode: its mode (a hard link shares it with the bundle file)
+    """
+    if host.get_fact(SameFile, src=src, dest=dest):
+        host.noop(f"{dest} is the bundle's file")
+        return
+    yield StringCommand(
+        "mkdir -p", shlex.quote(posixpath.dirname(dest)),
+        "&& { ln -f", shlex.quote(src), shlex.quote(dest), "2>/dev/null || cp -p", shlex.quote(src),
+        shlex.quote(dest), "; } && chmod", mode, shlex.quote(dest),
     )

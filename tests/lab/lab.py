@@ -29,9 +29,11 @@ import docker
 import docker.errors
 import docker.types
 
+from convecthub.bundle.checksums import sha256_of_file
 from convecthub.bundle.errors import BundleError
 from convecthub.bundle.verify import verify_bundle
 from tests.standins.bundle import build_standin_bundle
+from tests.standins.nvidia.repo import apt_source_line, build_nvidia_standin_repo
 
 from . import image, keys
 from .inventory import write_inventory
@@ -39,7 +41,9 @@ from .inventory import write_inventory
 log = logging.getLogger("lab")
 
 LABEL = "convecthub.lab"
+K3S_STANDIN = Path(__file__).resolve().parents[1] / "standins" / "k3s" / "k3s"
 APT_PROXY_PORT = 3142
+NVIDIA_REPO_PORT = 8080
 BOOT_TIMEOUT_SECONDS = 90
 
 # Flags that let systemd run as PID 1 here (`--privileged` is refused).
@@ -69,6 +73,9 @@ else
 fi
 chmod 440 "/etc/sudoers.d/$user"
 install -m 644 "$setup/apt-proxy.conf" /etc/apt/apt.conf.d/01lab-apt-proxy
+if [ -f "$setup/nvidia-standin.list" ]; then
+    install -m 644 "$setup/nvidia-standin.list" /etc/apt/sources.list.d/lab-nvidia-standin.list
+fi
 rm -rf "$setup"
 for _ in $(seq 50); do systemctl is-active --quiet ssh && break; sleep 0.2; done
 systemctl is-active --quiet ssh
@@ -174,8 +181,14 @@ class Lab:
             labels=self.labels,
         )
         proxy_address = self._start_apt_proxy(proxy_image)
+        nvidia_repo = self._start_nvidia_repo(node_image) if any(n.spec.standin_gpu for n in self.nodes) else None
         with ThreadPoolExecutor(max_workers=len(self.nodes) or 1) as pool:
-            list(pool.map(lambda node: self._start_node(node, node_image, network, key, proxy_address), self.nodes))
+            list(
+                pool.map(
+                    lambda node: self._start_node(node, node_image, network, key, proxy_address, nvidia_repo),
+                    self.nodes,
+                )
+            )
 
         known_hosts = self.state_dir / "known_hosts"
         known_hosts.write_text("".join(f"[127.0.0.1]:{n.spec.ssh_port} {n.host_key}\n" for n in self.nodes))
@@ -185,14 +198,19 @@ class Lab:
         return self.nodes
 
     def ensure_standin_bundle(self) -> Path:
-        """The stand-in air-gap bundle the lab deploys (tests/standins/bundle.py),
-        built once per machine and reused while it verifies."""
+        """The stand-in air-gap bundle the lab deploys (tests/standins/bundle.py,
+        with the K3s stand-in as its K3s), built once per machine and reused
+        while it verifies and holds the current K3s stand-in."""
         bundle_dir = self.state_root / "standin-bundle"
+        k3s = K3S_STANDIN if K3S_STANDIN.exists() else None
         try:
-            verify_bundle(bundle_dir)
-        except BundleError:
+            manifest = verify_bundle(bundle_dir)
+            current = k3s is None or manifest.entry("k3s-amd64").sha256 == sha256_of_file(k3s)
+        except (BundleError, KeyError):
+            current = False
+        if not current:
             log.info("building the stand-in bundle in %s", bundle_dir)
-            build_standin_bundle(bundle_dir, docker_client=self.client)
+            build_standin_bundle(bundle_dir, docker_client=self.client, k3s_executable=k3s)
         return bundle_dir
 
     def _check_ports_free(self) -> None:
@@ -227,7 +245,27 @@ class Lab:
         _wait_for_port(address, APT_PROXY_PORT, what="apt-cacher-ng")
         return address
 
-    def _start_node(self, node: Node, node_image: str, network, key: keys.KeyPair, proxy_address: str) -> None:
+    def _start_nvidia_repo(self, node_image: str) -> str:
+        """Serve the stand-in NVIDIA packages (tests/standins/nvidia) over HTTP,
+        as the site's APT mirror would serve NVIDIA's. Returns its address."""
+        repository = build_nvidia_standin_repo(self.state_root / "nvidia-standin-repo")
+        server = self.client.containers.run(
+            node_image,
+            command=["python3", "-m", "http.server", str(NVIDIA_REPO_PORT), "--directory", "/srv/repo"],
+            name=f"{self.spec.name}-nvidia-repo",
+            detach=True,
+            labels=self.labels,
+            network="bridge",
+            volumes={str(repository): {"bind": "/srv/repo", "mode": "ro"}},
+        )
+        server.reload()
+        address = server.attrs["NetworkSettings"]["IPAddress"]
+        _wait_for_port(address, NVIDIA_REPO_PORT, what="the stand-in NVIDIA repository")
+        return address
+
+    def _start_node(
+        self, node: Node, node_image: str, network, key: keys.KeyPair, proxy_address: str, nvidia_repo: str | None
+    ) -> None:
         spec = node.spec
         volumes = {"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "rw"}}
         if spec.standin_gpu:
@@ -247,10 +285,13 @@ class Lab:
         network.connect(container)
         self._wait_for_boot(container)
 
-        files = {
-            "authorized_keys": key.public_line.encode(),
-            "apt-proxy.conf": f'Acquire::http::Proxy "http://{proxy_address}:{APT_PROXY_PORT}";\n'.encode(),
-        }
+        apt_proxy = f'Acquire::http::Proxy "http://{proxy_address}:{APT_PROXY_PORT}";\n'
+        files = {"authorized_keys": key.public_line.encode()}
+        if spec.standin_gpu and nvidia_repo:
+            # The stand-in NVIDIA packages come straight from their server.
+            apt_proxy += f'Acquire::http::Proxy::{nvidia_repo} "DIRECT";\n'
+            files["nvidia-standin.list"] = (apt_source_line(nvidia_repo, NVIDIA_REPO_PORT) + "\n").encode()
+        files["apt-proxy.conf"] = apt_proxy.encode()
         if spec.sudo_needs_password:
             password = secrets.token_urlsafe(18)
             files["password"] = password.encode()

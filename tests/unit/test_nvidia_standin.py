@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import subprocess
 
 import pytest
@@ -31,17 +32,18 @@ def debs(repo):
     return {field(path, "Package"): path for path in repo.glob("*.deb")}
 
 
-def field(deb_path, name):
-    return subprocess.run(["dpkg-deb", "--field", str(deb_path), name], check=True,
+def field(deb_path, *names):
+    """One field's value; with no name, the whole control file."""
+    return subprocess.run(["dpkg-deb", "--field", str(deb_path), *names], check=True,
                           capture_output=True, text=True).stdout.strip()
 
 
-def installed_files(deb_path):
-    """(path, mode string, owner) of each regular file in the package."""
+def installed_files(deb_path, kind="-"):
+    """(path, mode string, owner) of each entry of a kind ("-" file, "d" directory) in the package."""
     listing = subprocess.run(["dpkg-deb", "--contents", str(deb_path)], check=True,
                              capture_output=True, text=True).stdout
     rows = [line.split() for line in listing.splitlines()]
-    return [(row[5].lstrip("."), row[0], row[1]) for row in rows if row[0].startswith("-")]
+    return [(row[5].lstrip("."), row[0], row[1]) for row in rows if row[0].startswith(kind)]
 
 
 def maintainer_script(deb_path, name):
@@ -106,6 +108,18 @@ def test_every_installed_program_says_it_is_a_standin(repo, tmp_path):
         assert text.startswith("#!/bin/sh\n# STAND-IN for ") and "not NVIDIA software" in text, program
 
 
+def test_a_restrictive_umask_does_not_reach_the_packages(tmp_path):
+    previous = os.umask(0o077)
+    try:
+        repo = build_nvidia_standin_repo(tmp_path)
+    finally:
+        os.umask(previous)
+
+    for deb_path in repo.glob("*.deb"):
+        assert {mode for _, mode, _ in installed_files(deb_path, "d")} == {"drwxr-xr-x"}, deb_path.name
+        assert {mode for _, mode, _ in installed_files(deb_path)} <= {"-rwxr-xr-x"}, deb_path.name
+
+
 def test_only_the_driver_has_maintainer_scripts_and_its_postinst_asks_for_a_reboot(repo):
     packages = debs(repo)
     postinst = maintainer_script(packages["nvidia-headless-550-server"], "postinst")
@@ -137,7 +151,7 @@ def test_packages_index_lists_each_deb_with_its_control_fields_size_and_hashes(r
         assert int(stanza["Size"]) == len(data)
         assert stanza["SHA256"] == hashlib.sha256(data).hexdigest()
         assert stanza["MD5sum"] == hashlib.md5(data).hexdigest()
-        control = paragraphs(field(deb_path, ""))[0]  # the package's whole control file
+        control = paragraphs(field(deb_path))[0]  # the package's whole control file
         assert {key: stanza.get(key) for key in control} == control
 
 

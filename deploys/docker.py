@@ -1,0 +1,41 @@
+"""Docker Engine on the nodes (the manual's `install_docker`), from
+`docker_repo` when set, else the distribution's docker.io package. A node
+that already has Docker is left as it is."""
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.server import LinuxDistribution, Which
+from pyinfra.operations import server, systemd
+
+from operations import files, system
+
+KEYRING = "/etc/apt/keyrings/convecthub-docker.asc"
+
+
+@deploy("Docker")
+def docker_engine(docker_repo: str | None, staging_dir: str):
+    if host.get_fact(Which, command="docker"):
+        host.noop("Docker is already installed")
+        return
+    if docker_repo:
+        codename = host.get_fact(LinuxDistribution)["release_meta"].get("VERSION_CODENAME", "stable")
+        server.shell(
+            name="Docker repository key, from the repository itself",
+            commands=[
+                f"install -d -m 755 /etc/apt/keyrings && curl -fsSL {shlex.quote(docker_repo.rstrip('/') + '/gpg')} "
+                f"-o {KEYRING} && chmod 644 {KEYRING}"
+            ],
+        )
+        files.content(
+            name="Docker APT source",
+            dest="/etc/apt/sources.list.d/convecthub-docker.list",
+            text=f"deb [signed-by={KEYRING}] {docker_repo} {codename} stable\n",
+            staging_dir=staging_dir,
+        )
+        packages = ["docker-ce", "docker-ce-cli", "containerd.io"]
+    else:
+        packages = ["docker.io"]
+    system.packages_installed(name="Docker packages", packages=packages)
+    systemd.service(name="Docker running", service="docker", running=True, enabled=True)

@@ -1,0 +1,235 @@
+"""JupyterHub through K3s's Helm controller: the chart from the bundle as a
+HelmChart (chartContent: no chart repository needed), the operator's values
+merged over ours, and Traefik serving it on http_port/https_port with a
+certificate from the cluster's CA. Manifests go to the first driver's
+auto-deploy directory; they hold a private key, so they are 0600."""
+
+import base64
+import copy
+
+import yaml
+from pyinfra.api import deploy
+
+from operations import files
+
+MANIFESTS_DIR = "/var/lib/rancher/k3s/server/manifests"
+NAMESPACE = "convecthub"
+RELEASE = "jupyterhub"
+TLS_SECRET = "convecthub-tls"
+HELM_TIMEOUT = "30m"
+# Bundle entries -> the chart's value keys for their image.
+IMAGE_VALUE_KEYS = {
+    "jupyterhub-hub": ("hub", "image"),
+    "jupyterhub-proxy": ("proxy", "chp", "image"),
+    "jupyterhub-singleuser": ("singleuser", "image"),
+}
+# What this deploy is built on: an operator's values may not change these.
+PROTECTED_VALUES = {
+    ("proxy", "service", "type"): "ClusterIP",
+    ("proxy", "https", "enabled"): False,
+    ("ingress", "enabled"): True,
+    ("ingress", "ingressClassName"): "traefik",
+}
+GPU_PROFILES = [
+    {"display_name": "CPU", "description": "A notebook server without a GPU.", "default": True},
+    {
+        "display_name": "GPU",
+        "description": "A notebook server with one NVIDIA GPU.",
+        "kubespawner_override": {
+            "extra_resource_limits": {"nvidia.com/gpu": "1"},
+            "extra_pod_config": {"runtimeClassName": "nvidia"},
+        },
+    },
+]
+
+
+def _set(tree: dict, keys: tuple, value) -> None:
+    for key in keys[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[keys[-1]] = value
+
+
+def _get(tree: dict, keys: tuple, missing=None):
+    for key in keys:
+        if not isinstance(tree, dict) or key not in tree:
+            return missing
+        tree = tree[key]
+    return tree
+
+
+def image_value(reference: str) -> dict:
+    name, _, tag = reference.rpartition(":")
+    return {"name": name, "tag": tag}
+
+
+def our_values(images: dict, gpu: bool) -> dict:
+    """`images`: bundle entry name -> image reference."""
+    values = {
+        "proxy": {"service": {"type": "ClusterIP"}, "https": {"enabled": False}},
+        "ingress": {"enabled": True, "ingressClassName": "traefik", "tls": [{"secretName": TLS_SECRET}]},
+        # Off-line: only hub, proxy and the user image are in the registry.
+        "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
+        "scheduling": {"userScheduler": {"enabled": False}},
+        "singleuser": {"cloudMetadata": {"blockWithIptables": False}},
+    }
+    for entry_name, keys in IMAGE_VALUE_KEYS.items():
+        if entry_name in images:
+            _set(values, keys, image_value(images[entry_name]))
+    if gpu:
+        values["singleuser"]["profileList"] = copy.deepcopy(GPU_PROFILES)
+    return values
+
+
+def protected_overrides(operator_values: dict) -> list:
+    """The operator's values that would undo what the deploy relies on."""
+    missing = object()
+    problems = []
+    for keys, wanted in PROTECTED_VALUES.items():
+        given = _get(operator_values, keys, missing)
+        if given is not missing and given != wanted:
+            problems.append(f"{'.'.join(keys)}: {given!r} (the deploy needs {wanted!r})")
+    return problems
+
+
+def merged(ours: dict, theirs: dict) -> dict:
+    """Deep merge: the operator's values win wherever they set something."""
+    result = copy.deepcopy(ours)
+    for key, value in theirs.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def _tls_secret(namespace: str, cert_pem: str, key_pem: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": TLS_SECRET, "namespace": namespace},
+        "data": {
+            "tls.crt": base64.b64encode(cert_pem.encode()).decode(),
+            "tls.key": base64.b64encode(key_pem.encode()).decode(),
+        },
+    }
+
+
+def _documents(*documents) -> str:
+    header = "# Written by ConvectHub Deploy (deploys/jupyterhub.py). Holds a private key: 0600.\n"
+    return header + yaml.safe_dump_all(documents, sort_keys=False)
+
+
+def jupyterhub_manifest(chart: bytes, values: dict, cert_pem: str, key_pem: str) -> str:
+    return _documents(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}},
+        _tls_secret(NAMESPACE, cert_pem, key_pem),
+        {
+            "apiVersion": "helm.cattle.io/v1",
+            "kind": "HelmChart",
+            "metadata": {"name": RELEASE, "namespace": "kube-system"},
+            "spec": {
+                "chartContent": base64.b64encode(chart).decode(),
+                "targetNamespace": NAMESPACE,
+                "createNamespace": True,
+                "valuesContent": yaml.safe_dump(values, sort_keys=False),
+                "timeout": HELM_TIMEOUT,
+                # The default, reinstall, can uninstall the release (and strand
+                # the hub's database volume) after an upgrade timed out.
+                "failurePolicy": "abort",
+            },
+        },
+    )
+
+
+def traefik_manifest(http_port: int, https_port: int, cert_pem: str, key_pem: str) -> str:
+    values = {
+        "ports": {
+            "web": {
+                "exposedPort": http_port,
+                "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}},
+            },
+            "websecure": {"exposedPort": https_port},
+        },
+        # Browsers that connect by bare IP send no SNI: they get this one.
+        "tlsStore": {"default": {"defaultCertificate": {"secretName": TLS_SECRET}}},
+    }
+    return _documents(
+        _tls_secret("kube-system", cert_pem, key_pem),
+        {
+            "apiVersion": "helm.cattle.io/v1",
+            "kind": "HelmChartConfig",
+            "metadata": {"name": "traefik", "namespace": "kube-system"},
+            "spec": {"valuesContent": yaml.safe_dump(values, sort_keys=False)},
+        },
+    )
+
+
+def device_plugin_manifest(image: str) -> str:
+    """NVIDIA's device plugin on nodes labelled as having a GPU, itself run
+    with the nvidia runtime (it must see the driver)."""
+    labels = {"app.kubernetes.io/name": "nvidia-device-plugin"}
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "nvidia-device-plugin", "namespace": "kube-system"},
+        "spec": {
+            "selector": {"matchLabels": labels},
+            "updateStrategy": {"type": "RollingUpdate"},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "runtimeClassName": "nvidia",
+                    "nodeSelector": {"nvidia.com/gpu.present": "true"},
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+                    "priorityClassName": "system-node-critical",
+                    "containers": [
+                        {
+                            "name": "nvidia-device-plugin",
+                            "image": image,
+                            "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
+                            "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
+                            "volumeMounts": [{"name": "device-plugin", "mountPath": "/var/lib/kubelet/device-plugins"}],
+                        }
+                    ],
+                    "volumes": [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
+                },
+            },
+        },
+    }
+    return "# Written by ConvectHub Deploy (deploys/jupyterhub.py).\n" + yaml.safe_dump(daemonset, sort_keys=False)
+
+
+@deploy("JupyterHub")
+def jupyterhub(
+    chart: bytes,
+    values: dict,
+    http_port: int,
+    https_port: int,
+    cert_pem: str,
+    key_pem: str,
+    device_plugin_image: str | None,
+    staging_dir: str,
+):
+    files.content(
+        name="JupyterHub chart and values (HelmChart)",
+        dest=f"{MANIFESTS_DIR}/convecthub-jupyterhub.yaml",
+        text=jupyterhub_manifest(chart, values, cert_pem, key_pem),
+        mode="600",
+        staging_dir=staging_dir,
+    )
+    files.content(
+        name="Traefik ports and certificate (HelmChartConfig)",
+        dest=f"{MANIFESTS_DIR}/convecthub-traefik.yaml",
+        text=traefik_manifest(http_port, https_port, cert_pem, key_pem),
+        mode="600",
+        staging_dir=staging_dir,
+    )
+    if device_plugin_image:
+        files.content(
+            name="NVIDIA device plugin",
+            dest=f"{MANIFESTS_DIR}/convecthub-nvidia-device-plugin.yaml",
+            text=device_plugin_manifest(device_plugin_image),
+            mode="600",
+            staging_dir=staging_dir,
+        )

@@ -1,0 +1,115 @@
+"""What every K3s node gets, server or agent: the binary and the air-gap
+images from the bundle, and the registry mirrors with their credentials."""
+
+import posixpath
+
+import yaml
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.operations import files as pyinfra_files
+from pyinfra.operations import systemd
+from pyinfra.operations.util import any_changed
+
+from convecthub.bundle.manifest import Manifest
+from convecthub.images import registries_of
+from operations import bundle, files
+
+from .templating import render
+
+K3S_BINARY = "/usr/local/bin/k3s"
+K3S_CONFIG_DIR = "/etc/rancher/k3s"
+K3S_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images"
+# The CA of the registry and of the HTTPS front (convecthub/tls.py).
+CLUSTER_CA_FILE = f"{K3S_CONFIG_DIR}/convecthub-ca.crt"
+REGISTRY_USER = "convecthub"
+# The usual names for K3s's subcommands.
+K3S_LINKS = ("kubectl", "crictl", "ctr")
+
+
+def registries_yaml(registry_address: str, registries: list, password: str) -> str:
+    """Every public registry the images come from is mirrored by ours; K3s
+    reads this on start, so a change means a restart."""
+    document = {
+        "mirrors": {name: {"endpoint": [f"https://{registry_address}"]} for name in registries},
+        "configs": {
+            registry_address: {
+                "auth": {"username": REGISTRY_USER, "password": password},
+                "tls": {"ca_file": CLUSTER_CA_FILE},
+            }
+        },
+    }
+    return "# Written by ConvectHub Deploy (deploys/k3s_node.py). Holds a password: 0600.\n" + yaml.safe_dump(
+        document, sort_keys=False
+    )
+
+
+def k3s_files_of(manifest: Manifest, arch: str) -> tuple:
+    """The bundle entries of the K3s binary and of its air-gap images."""
+    binary = images = None
+    for entry in manifest.entries:
+        if entry.kind != "file" or entry.arch not in (arch, "any"):
+            continue
+        if entry.name.startswith("k3s-airgap-images"):
+            images = entry
+        elif entry.name.startswith("k3s-"):
+            binary = entry
+    return binary, images
+
+
+@deploy("K3s binary, images and registry mirrors")
+def k3s_node_files(
+    manifest: Manifest,
+    arch: str,
+    bundle_directory: str,
+    registry_address: str,
+    registry_password: str,
+    registry_ca: str,
+    staging_dir: str,
+) -> list:
+    """Returns the operations after whose change K3s must restart."""
+    binary, images = k3s_files_of(manifest, arch)
+    installed_binary = bundle.installed_from_bundle(
+        name="K3s binary from the bundle",
+        src=posixpath.join(bundle_directory, binary.path),
+        dest=K3S_BINARY,
+        mode="755",
+    )
+    for link in K3S_LINKS:
+        pyinfra_files.link(name=f"{link} -> k3s", path=f"/usr/local/bin/{link}", target=K3S_BINARY)
+    installed_images = bundle.installed_from_bundle(
+        name="K3s air-gap images from the bundle",
+        src=posixpath.join(bundle_directory, images.path),
+        dest=posixpath.join(K3S_IMAGES_DIR, posixpath.basename(images.path)),
+    )
+    ca = files.content(name="Cluster CA for K3s and its clients", dest=CLUSTER_CA_FILE, text=registry_ca, staging_dir=staging_dir)
+    mirrors = files.content(
+        name="Registry mirrors for K3s (registries.yaml)",
+        dest=f"{K3S_CONFIG_DIR}/registries.yaml",
+        text=registries_yaml(
+            registry_address, registries_of(e.image for e in manifest.entries if e.image), registry_password
+        ),
+        mode="600",
+        staging_dir=staging_dir,
+    )
+    return [installed_binary, installed_images, ca, mirrors]
+
+
+
+def k3s_service(mode: str, unit: str, config_text: str, restart_on: list, staging_dir: str):
+    """The configuration file and systemd unit of a K3s server or agent.
+    Returns when it must (re)start: a callable, evaluated when the start
+    operation runs (after these files were written): the files or anything in
+    `restart_on` changed, or the unit was not running."""
+    config = files.content(
+        name=f"K3s {mode} configuration", dest=f"{K3S_CONFIG_DIR}/config.yaml", text=config_text, mode="600",
+        staging_dir=staging_dir,
+    )
+    unit_file = files.content(
+        name=f"K3s {mode} unit", dest=f"/etc/systemd/system/{unit}.service",
+        text=render("k3s.service.j2", mode=mode, binary=K3S_BINARY), staging_dir=staging_dir,
+    )
+    systemd.daemon_reload(name=f"Reload systemd for the K3s {mode} unit", _if=unit_file.did_change)
+    changed = any_changed(config, unit_file, *restart_on)
+    running = host.get_fact(SystemdStatus).get(f"{unit}.service", False)
+    return lambda: changed() or not running

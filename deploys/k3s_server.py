@@ -1,0 +1,50 @@
+"""K3s servers on the `driver` hosts: one driver is a single server; three or
+more are an HA control plane with embedded etcd, the first started with
+`cluster-init`, the others joining it one at a time (quorum)."""
+
+import yaml
+from pyinfra.api import deploy
+
+from operations import k3s
+
+from .k3s_node import k3s_service
+
+API_TIMEOUT = 300
+
+
+def server_config(
+    token: str, node_ip: str, iface: str, tls_sans: list, labels: list, join_url: str | None, cluster_init: bool
+) -> str:
+    config = {
+        "token": token,
+        "node-ip": node_ip,
+        "flannel-iface": iface,
+        "tls-san": tls_sans,
+        "write-kubeconfig-mode": "0600",
+    }
+    if labels:
+        config["node-label"] = labels
+    if cluster_init:
+        config["cluster-init"] = True
+    if join_url:
+        config["server"] = join_url
+    header = "# Written by ConvectHub Deploy (deploys/k3s_server.py). Holds the cluster token: 0600.\n"
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
+@deploy("K3s server")
+def k3s_server(config_text: str, is_first: bool, restart_on: list, staging_dir: str):
+    restart = k3s_service("server", "k3s", config_text, restart_on, staging_dir)
+    ready = dict(
+        unit="k3s",
+        ready_check="k3s kubectl get --raw /readyz >/dev/null 2>&1",
+        timeout=API_TIMEOUT,
+        failure_hint="look at `journalctl -u k3s` on this host",
+    )
+    # Every driver walks through both operations (a no-op where it is not
+    # its turn), which orders the first server before the joining ones.
+    k3s.restarted_and_ready(name="Start the first K3s server", **ready, _if=lambda: is_first and restart())
+    k3s.restarted_and_ready(
+        name="Start the other K3s servers, one at a time", **ready, _serial=True,
+        _if=lambda: not is_first and restart(),
+    )

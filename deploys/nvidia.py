@@ -1,0 +1,50 @@
+"""NVIDIA on `has_gpu` hosts: the driver (when `install_nvidia_driver`) and
+nvidia-container-toolkit from the node's APT sources, before K3s starts: the
+K3s agent looks for nvidia-container-runtime on PATH when it starts and then
+offers the `nvidia` runtime class."""
+
+from pyinfra import host, logger
+from pyinfra.api import deploy
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.files import File
+from pyinfra.operations import server
+
+from facts.gpu import NvidiaGpus
+from operations import system
+
+TOOLKIT_PACKAGES = ["nvidia-container-toolkit"]
+
+
+def driver_packages(version: str) -> list:
+    """Ubuntu's headless server driver and its utilities (nvidia-smi)."""
+    return [f"nvidia-headless-{version}-server", f"nvidia-utils-{version}-server"]
+
+
+@deploy("NVIDIA driver and container toolkit")
+def nvidia(has_gpu: bool, install_driver: bool, driver_version: str, reboot: bool):
+    gpus = host.get_fact(NvidiaGpus)
+    if not has_gpu:
+        if gpus:
+            logger.warning(
+                f"{host.name}: has {len(gpus)} NVIDIA GPU(s) ({', '.join(g['address'] for g in gpus)}) but "
+                "has_gpu is false: set has_gpu=true to use them"
+            )
+        return
+    if not gpus:
+        raise DeployError(
+            f"{host.name}: has_gpu is true but no NVIDIA GPU is on its PCI bus "
+            "(no device with vendor 0x10de and a display class under /sys/bus/pci/devices). "
+            "Fix: set has_gpu=false for this host, or check the card is seated and passed through."
+        )
+    packages = (driver_packages(driver_version) if install_driver else []) + TOOLKIT_PACKAGES
+    installed = system.packages_installed(name="NVIDIA packages", packages=packages)
+    # Ubuntu's driver packages ask for a reboot this way; the driver is not
+    # loaded before it.
+    if host.get_fact(File, path="/var/run/reboot-required") or installed.will_change:
+        if reboot:
+            server.reboot(name="Reboot to load the NVIDIA driver", delay=10, reboot_timeout=600)
+        else:
+            logger.warning(
+                f"{host.name}: the NVIDIA driver needs a reboot before GPUs can be used: reboot it, "
+                "or set nvidia_reboot=true to let the deploy do it"
+            )

@@ -1,0 +1,109 @@
+"""The private image registry on the `registry` host: a real registry
+speaking the distribution API (Debian/Ubuntu's docker-registry package), TLS
+with the cluster's CA (or the operator's certificate), htpasswd auth, data in
+/var/lib/docker-registry kept across re-runs, seeded from the bundle's images.
+"""
+
+import base64
+import json
+import posixpath
+
+import yaml
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import systemd
+from pyinfra.operations.util import any_changed
+
+from convecthub.bundle.manifest import Manifest
+from convecthub.images import parse_image
+from operations import files, registry, system
+
+REGISTRY_USER = "convecthub"
+CONFIG_DIR = "/etc/docker/registry"
+DATA_DIR = "/var/lib/docker-registry"
+# Where the registry's clients on this host (curl, skopeo) find credentials and CA.
+CLIENT_DIR = "/etc/convecthub/registry-client"
+
+
+def registry_config(address: str) -> str:
+    config = {
+        "version": 0.1,
+        "log": {"level": "info"},
+        "storage": {"filesystem": {"rootdirectory": DATA_DIR}, "delete": {"enabled": False}},
+        "http": {
+            "addr": address,
+            "tls": {"certificate": f"{CONFIG_DIR}/registry.crt", "key": f"{CONFIG_DIR}/registry.key"},
+            "headers": {"X-Content-Type-Options": ["nosniff"]},
+        },
+        "auth": {"htpasswd": {"realm": "ConvectHub registry", "path": f"{CONFIG_DIR}/htpasswd"}},
+    }
+    return "# Written by ConvectHub Deploy (deploys/registry.py).\n" + yaml.safe_dump(config, sort_keys=False)
+
+
+def skopeo_authfile(address: str, password: str) -> str:
+    token = base64.b64encode(f"{REGISTRY_USER}:{password}".encode()).decode()
+    return json.dumps({"auths": {address: {"auth": token}}}, indent=2) + "\n"
+
+
+def netrc(address: str, password: str) -> str:
+    return f"machine {address.rsplit(':', 1)[0]} login {REGISTRY_USER} password {password}\n"
+
+
+def image_archives(manifest: Manifest, bundle_directory: str) -> dict:
+    """``{"jupyterhub/k8s-hub:4.4.0": "<bundle>/images/jupyterhub-hub.amd64.tar"}``"""
+    return {
+        parse_image(entry.image).path_and_tag: posixpath.join(bundle_directory, entry.path)
+        for entry in manifest.entries
+        if entry.kind == "image" and entry.image
+    }
+
+
+@deploy("Private image registry")
+def image_registry(
+    address: str,
+    tls_cert: str,
+    tls_key: str,
+    ca_cert: str,
+    password: str,
+    htpasswd_line: str,
+    manifest: Manifest,
+    bundle_directory: str,
+    staging_dir: str,
+):
+    system.packages_installed(name="Registry packages", packages=["docker-registry", "skopeo"])
+
+    def private(name, dest, text, mode="640", group="docker-registry"):
+        return files.content(name=name, dest=dest, text=text, mode=mode, group=group, staging_dir=staging_dir)
+
+    changes = [
+        files.content(name="Registry configuration", dest=f"{CONFIG_DIR}/config.yml",
+                      text=registry_config(address), staging_dir=staging_dir),
+        files.content(name="Registry certificate", dest=f"{CONFIG_DIR}/registry.crt", text=tls_cert,
+                      staging_dir=staging_dir),
+        private("Registry private key", f"{CONFIG_DIR}/registry.key", tls_key),
+        private("Registry users (htpasswd)", f"{CONFIG_DIR}/htpasswd", htpasswd_line + "\n"),
+    ]
+    systemd.service(
+        name="Registry running, restarted when its configuration changed",
+        service="docker-registry",
+        running=True,
+        enabled=True,
+        restarted=True,
+        _if=any_changed(*changes),
+    )
+    systemd.service(name="Registry running", service="docker-registry", running=True, enabled=True)
+
+    files.content(name="Registry CA for local clients", dest=f"{CLIENT_DIR}/ca.crt", text=ca_cert,
+                  staging_dir=staging_dir)
+    files.content(name="Registry credentials for skopeo", dest=f"{CLIENT_DIR}/auth.json",
+                  text=skopeo_authfile(address, password), mode="600", staging_dir=staging_dir)
+    files.content(name="Registry credentials for curl", dest=f"{CLIENT_DIR}/netrc",
+                  text=netrc(address, password), mode="600", staging_dir=staging_dir)
+    registry.images_seeded(
+        name="Registry seeded with the bundle's images",
+        address=address,
+        archives=image_archives(manifest, bundle_directory),
+        authfile=f"{CLIENT_DIR}/auth.json",
+        netrc_file=f"{CLIENT_DIR}/netrc",
+        cert_dir=CLIENT_DIR,
+    )

@@ -1,0 +1,83 @@
+"""Operations on K3s services and on the cluster through K3s's kubectl."""
+
+import shlex
+
+from pyinfra import host
+from pyinfra.api import StringCommand, operation
+
+from facts.k3s import K3sNodes
+
+
+def _wait(check: str, timeout: int, failure: str) -> str:
+    """Shell: retry `check` every 2 s for `timeout` s, else fail with `failure`."""
+    return (
+        f"timeout {int(timeout)} sh -c {shlex.quote(f'until {check}; do sleep 2; done')} "
+        f"|| {{ echo {shlex.quote(failure)} >&2; exit 1; }}"
+    )
+
+
+@operation()
+def restarted_and_ready(unit: str, ready_check: str, timeout: int, failure_hint: str):
+    """
+    Enable and (re)start a K3s unit, then wait until it is ready.
+
+    + unit: ``k3s`` or ``k3s-agent``
+    + ready_check: a shell command that succeeds once the unit is ready
+    + timeout: seconds to wait
+    + failure_hint: what to look at when it is not ready in time
+
+    systemd is not left waiting on K3s's readiness notification (the unit
+    has no start timeout, as upstream's): the wait here is bounded and says
+    what to look at.
+    """
+    yield StringCommand("systemctl enable --quiet", unit, "&& systemctl restart --no-block", unit)
+    yield StringCommand(_wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s: {failure_hint}"))
+
+
+@operation()
+def nodes_ready(names: list, timeout: int):
+    """
+    Wait on a server until every named node is registered and Ready.
+
+    + names: K3s node names
+    + timeout: seconds to wait
+    """
+    checks = " && ".join(
+        f"k3s kubectl get nodes --no-headers 2>/dev/null | grep -q {shlex.quote(f'^{name} *Ready ')}" for name in names
+    )
+    yield StringCommand(
+        _wait(
+            checks or "true",
+            timeout,
+            f"not all nodes ({', '.join(names)}) are Ready after {timeout}s: look at "
+            "`k3s kubectl get nodes` on the first driver and `journalctl -u k3s-agent` on the missing nodes",
+        )
+    )
+
+
+@operation(is_idempotent=True)
+def node_labelled(node: str, label: str, value: str):
+    """
+    A label on a registered node (K3s applies `node-label` only when a node
+    registers; this reaches nodes registered before the label was wanted).
+
+    + node: K3s node name
+    + label, value: the label
+    """
+    nodes = host.get_fact(K3sNodes) or {}
+    if nodes.get(node, {}).get(label) == value:
+        host.noop(f"node {node} has {label}={value}")
+        return
+    yield StringCommand("k3s kubectl label node --overwrite", shlex.quote(node), shlex.quote(f"{label}={value}"))
+
+
+@operation()
+def wait_until(check: str, timeout: int, failure: str):
+    """
+    Wait until a shell check succeeds on the node.
+
+    + check: shell command
+    + timeout: seconds
+    + failure: the message when it does not succeed in time (what to look at)
+    """
+    yield StringCommand(_wait(check, timeout, failure))
