@@ -42,9 +42,8 @@ def nodes_ready(names: list, timeout: int):
     + names: K3s node names
     + timeout: seconds to wait
     """
-    checks = " && ".join(
-        f"k3s kubectl get nodes --no-headers 2>/dev/null | grep -q {shlex.quote(f'^{name} *Ready ')}" for name in names
-    )
+    ready = "k3s kubectl get nodes 2>/dev/null | awk 'NR > 1 && $2 == \"Ready\" {print $1}'"
+    checks = " && ".join(f"{ready} | grep -qx {shlex.quote(name)}" for name in names)
     yield StringCommand(
         _wait(
             checks or "true",
