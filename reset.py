@@ -1,14 +1,20 @@
 """pyinfra INVENTORY reset.py: uninstall ConvectHub from the inventory's servers.
 
-For now it checks the inventory and that every node is reachable; the steps
-that remove what deploy.py installs come with them.
+Agents before servers; then processes, mounts, network namespaces,
+interfaces, firewall rules and files; ends with the audit (audit.py), which
+fails if anything of ours is left. What came from APT (Docker, the NVIDIA
+driver, the registry package) stays unless `reset_remove_packages=true`;
+the registry's images stay with `keep_registry_data=true`.
 """
 
+from pyinfra import host, state
+
 from convecthub.check import require_valid_inventory
+from convecthub.cluster import run_changed_something
 from convecthub.secrets import apply_secrets
-from deploys.connectivity import check_connectivity
+from deploys.reset import reset, service_ports
 
 require_valid_inventory()
 apply_secrets(cluster_token=False)
 
-check_connectivity()
+reset(ports=service_ports(host.data), changed_condition=run_changed_something(state))

@@ -35,12 +35,13 @@ CONVECTHUB_VARIABLES = (
     "registry_tls_key_file",
     "registry_tls_ca_file",
     "keep_registry_data",
+    "reset_remove_packages",
     "bundle_dir",
     "bundle_peer_port",
     "convecthub_state_dir",
 )
 
-BOOLEAN_VARIABLES = ("has_gpu", "install_nvidia_driver", "nvidia_reboot", "install_docker", "keep_registry_data")
+BOOLEAN_VARIABLES = ("has_gpu", "install_nvidia_driver", "nvidia_reboot", "install_docker", "keep_registry_data", "reset_remove_packages")
 
 # ssh_port is pyinfra's; the others are ours. All must be ints in 1..65535.
 PORT_VARIABLES = ("ssh_port", "http_port", "https_port", "registry_port", "bundle_peer_port")

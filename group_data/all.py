@@ -74,6 +74,10 @@ registry_tls_ca_file = None
 # reset.py keeps the registry's stored images when True.
 keep_registry_data = False
 
+# reset.py leaves what the deploy installed from APT (Docker, the NVIDIA
+# driver and toolkit, the registry package, skopeo) unless this is True.
+reset_remove_packages = False
+
 # The air-gap bundle on the provisioner (built by `python -m convecthub.bundle
 # build`), relative to where pyinfra runs. Checked before any host is touched.
 bundle_dir = "bundle"

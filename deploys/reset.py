@@ -1,0 +1,160 @@
+"""Uninstall: remove everything of ConvectHub from a node, in the order that
+leaves nothing behind (services, then their processes, mounts, network,
+firewall rules, files). Each step is planned from what the audit fact finds,
+so a node never deployed, or half deployed, is fine, and a second reset
+changes nothing."""
+
+import shlex
+
+from pyinfra import host, logger
+from pyinfra.api import deploy
+from pyinfra.facts.deb import DebPackages
+from pyinfra.operations import python, server
+
+from facts.audit import (
+    IPTABLES_PATTERN,
+    K3S_UNITS,
+    MOUNT_PREFIXES,
+    REGISTRY_DATA,
+    ConvectHubLeftovers,
+)
+
+# What the deploy may have installed from APT: left in place unless asked.
+APT_PACKAGES = (
+    "docker.io", "docker-ce", "docker-ce-cli", "containerd.io", "docker-registry", "skopeo",
+    "nvidia-container-toolkit", "nvidia-container-toolkit-base",
+)
+APT_PACKAGE_PREFIXES = ("nvidia-headless-", "nvidia-utils-")
+
+
+def leftovers_on(data, ports: list) -> dict:
+    return host.get_fact(
+        ConvectHubLeftovers,
+        workdir=data.convect_workdir,
+        ports=ports,
+        registry_data=not data.get("keep_registry_data"),
+    )
+
+
+def _stop_units(units_found: list, names: tuple, what: str):
+    found = [name for name in names if any(line.startswith(f"{name}.service ") for line in units_found)]
+    if found:
+        server.shell(
+            name=f"Stop and disable {what}",
+            commands=[f"systemctl disable --now {name}.service" for name in found],
+        )
+
+
+@deploy("Stop ConvectHub's services")
+def stop_services(leftovers: dict):
+    units = leftovers.get("unit", [])
+    # Agents before servers: a server going first leaves agents retrying it.
+    _stop_units(units, ("k3s-agent",), "the K3s agent")
+    _stop_units(units, ("k3s",), "the K3s server")
+    _stop_units(units, ("docker-registry", "convecthub-bundle-peer"), "the registry and bundle server")
+
+
+@deploy("Remove K3s's processes, mounts, network and firewall rules")
+def remove_runtime(leftovers: dict):
+    if leftovers.get("process"):
+        server.shell(
+            name="Kill K3s and its containers' process trees",
+            commands=[
+                "ps -eo pid=,comm= | awk '$2 ~ /^(k3s|k3s-server|k3s-agent|containerd-shim)/ {print $1}' "
+                "| xargs -r kill -9",
+            ],
+        )
+    if leftovers.get("mount"):
+        pattern = "|".join(prefix.replace("/", "\\/") for prefix in MOUNT_PREFIXES)
+        server.shell(
+            name="Unmount everything under the K3s and kubelet directories",
+            # Deepest first; lazily when something still holds a mount.
+            commands=[
+                f"awk '$2 ~ /^({pattern})/ {{print $2}}' /proc/self/mounts | sort -r "
+                "| while read -r m; do umount \"$m\" 2>/dev/null || umount -l \"$m\"; done",
+            ],
+        )
+    if leftovers.get("netns"):
+        server.shell(
+            name="Delete the CNI network namespaces",
+            commands=["ip netns list | awk '/^cni-/ {print $1}' | xargs -r -n1 ip netns delete"],
+        )
+    for interface in leftovers.get("interface", []):
+        server.shell(name=f"Delete interface {interface}", commands=[f"ip link delete {shlex.quote(interface)}"])
+    for tool, kind in (("iptables", "iptables"), ("ip6tables", "ip6tables")):
+        if leftovers.get(kind):
+            server.shell(
+                name=f"Remove K3s's and flannel's {tool} rules, and only those",
+                commands=[f"{tool}-save | grep -v -E '{IPTABLES_PATTERN}' | {tool}-restore"],
+            )
+
+
+@deploy("Remove ConvectHub's files")
+def remove_files(leftovers: dict, keep_registry_data: bool):
+    paths = [path for path in leftovers.get("file", []) if not (keep_registry_data and path == REGISTRY_DATA)]
+    if paths:
+        server.shell(
+            name="Remove binaries, units, configuration, data, bundle and workdir",
+            commands=["rm -rf -- " + " ".join(shlex.quote(path) for path in paths)],
+        )
+    if any(path.endswith(".service") for path in paths):
+        server.shell(name="Forget the removed units", commands=["systemctl daemon-reload"])
+
+
+def apt_packages_left(remove: bool) -> list:
+    installed = host.get_fact(DebPackages)
+    ours = [name for name in installed if name in APT_PACKAGES or name.startswith(APT_PACKAGE_PREFIXES)]
+    if ours and remove:
+        server.shell(
+            name="Purge what the deploy installed from APT",
+            commands=[
+                "DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq " + " ".join(shlex.quote(name) for name in ours)
+            ],
+        )
+        return []
+    return ours
+
+
+def _audit(ports: list, keep_registry_data: bool) -> None:
+    found = host.get_fact(
+        ConvectHubLeftovers,
+        workdir=host.data.convect_workdir,
+        ports=ports,
+        registry_data=not keep_registry_data,
+    )
+    if found:
+        raise RuntimeError(f"{host.name}: still holds {describe(found)}")
+
+
+def describe(leftovers: dict) -> str:
+    return "; ".join(f"{kind}: {', '.join(items)}" for kind, items in sorted(leftovers.items()))
+
+
+@deploy("Reset")
+def reset(ports: list, changed_condition):
+    keep = bool(host.data.get("keep_registry_data"))
+    leftovers = leftovers_on(host.data, ports)
+    if leftovers:
+        logger.info(f"{host.name}: removing {describe(leftovers)}")
+    else:
+        logger.info(f"{host.name}: nothing of ConvectHub here")
+    stop_services(leftovers)
+    remove_runtime(leftovers)
+    remove_files(leftovers, keep)
+    # The audit, once what is planned has run (a run that changed nothing
+    # had nothing to remove: the plan above was the audit).
+    python.call(name="Audit: nothing of ConvectHub is left", function=_audit, ports=ports,
+                keep_registry_data=keep, _if=changed_condition)
+
+    left = apt_packages_left(remove=bool(host.data.get("reset_remove_packages")))
+    if left:
+        logger.warning(
+            f"{host.name}: left installed from APT: {', '.join(sorted(left))} "
+            "(set reset_remove_packages=true to purge them)"
+        )
+
+
+def service_ports(data) -> list:
+    """TCP ports only our services listen on: K3s's, the registry's and the
+    bundle server's (http_port/https_port are Traefik's, through iptables)."""
+    return [6443, 10250, 2379, 2380, data.registry_port, data.bundle_peer_port]
