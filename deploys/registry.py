@@ -11,6 +11,7 @@ import posixpath
 import yaml
 from pyinfra import host
 from pyinfra.api import deploy
+from pyinfra.operations import files as pyinfra_files
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
@@ -71,6 +72,10 @@ def image_registry(
     staging_dir: str,
 ):
     system.packages_installed(name="Registry packages", packages=["docker-registry", "skopeo"])
+    # The package makes it on install; a reset that dropped the images does not reinstall.
+    pyinfra_files.directory(
+        name="Registry data directory", path=DATA_DIR, user="docker-registry", group="docker-registry", mode="750"
+    )
 
     def private(name, dest, text, mode="640", group="docker-registry"):
         return files.content(name=name, dest=dest, text=text, mode=mode, group=group, staging_dir=staging_dir)

@@ -79,8 +79,16 @@ def remove_runtime(leftovers: dict):
             name="Delete the CNI network namespaces",
             commands=["ip netns list | awk '/^cni-/ {print $1}' | xargs -r -n1 ip netns delete"],
         )
-    for interface in leftovers.get("interface", []):
-        server.shell(name=f"Delete interface {interface}", commands=[f"ip link delete {shlex.quote(interface)}"])
+    interfaces = leftovers.get("interface", [])
+    if interfaces:
+        server.shell(
+            name="Delete the CNI and flannel interfaces",
+            # A veth goes with its peer's namespace: gone already is fine.
+            commands=[
+                f"ip link delete {shlex.quote(name)} 2>/dev/null || ! ip link show {shlex.quote(name)} >/dev/null 2>&1"
+                for name in interfaces
+            ],
+        )
     for tool, kind in (("iptables", "iptables"), ("ip6tables", "ip6tables")):
         if leftovers.get(kind):
             server.shell(

@@ -48,15 +48,17 @@ def deploy_totals(inventory: Path, deploy_file: str, *arguments: str) -> dict:
 def lab_factory(docker_client, tmp_path_factory):
     """Start labs for one test module (each with its own name, ports and
     subnet, so it can sit beside a developer's `make lab`); all are torn down
-    at the end of the module. Returns `start(name, nodes, subnet)`, a started
-    Lab whose `inventory` attribute is its pyinfra inventory file."""
+    at the end of the module. Returns `start(name, nodes, subnet, data)`, a
+    started Lab whose `inventory` attribute is its pyinfra inventory file;
+    `data` is inventory data for every node."""
     from tests.lab.lab import Lab, LabSpec
 
     labs = []
 
-    def start(name, nodes, subnet):
+    def start(name, nodes, subnet, data=None):
         state = tmp_path_factory.mktemp(name)
-        lab = Lab(LabSpec(name=name, nodes=nodes, subnet=subnet), client=docker_client, state_root=state)
+        spec = LabSpec(name=name, nodes=nodes, subnet=subnet, data=data or {})
+        lab = Lab(spec, client=docker_client, state_root=state)
         labs.append(lab)
         lab.inventory = state / "inventory.py"
         lab.up(inventory_path=lab.inventory)

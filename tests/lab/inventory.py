@@ -39,6 +39,7 @@ def render_inventory(spec, nodes, key, known_hosts: Path, bundle_dir: Path, stat
         "bundle_dir": str(bundle_dir),
         # The lab's generated token lives and dies with the lab.
         "convecthub_state_dir": str(state_dir),
+        **spec.data,
     }
     text = HEADER.format(lab=spec.name, subnet=spec.subnet, iface=spec.iface, connection=_pretty(connection))
     groups = {}

@@ -101,6 +101,8 @@ class LabSpec:
     user: str = "vagrant"
     subnet: str = "10.213.7.0/24"
     iface: str = "eth1"
+    # Inventory data for every node (e.g. {"https_port": 9443}).
+    data: dict = field(default_factory=dict)
 
 
 def topology(
