@@ -36,6 +36,14 @@ def _missing(directory: str, files: list) -> list:
     return [f for f in files if verified.get(f.path) != f.sha256]
 
 
+def _to_place(directory: str, files: list) -> list:
+    """The files still to place; says so when there are none."""
+    missing = _missing(directory, files)
+    if not missing:
+        host.noop(f"{len(files)} bundle files to place here, all in place and verified")
+    return missing
+
+
 def _prepare_directories(directory: str) -> StringCommand:
     # The bundle directory is root's; its incoming area belongs to the SSH
     # login user, so uploads land there without sudo's temp-file copy.
@@ -79,9 +87,8 @@ def uploaded_files(local_directory: str, directory: str, files: list):
     Files are streamed over SFTP: the provisioner's memory does not grow with
     their size.
     """
-    missing = _missing(directory, files)
+    missing = _to_place(directory, files)
     if not missing:
-        host.noop(f"{len(files)} bundle files to place here, all in place and verified")
         return
     yield _prepare_directories(directory)
     for file in missing:
@@ -101,9 +108,8 @@ def fetched_files(base_url: str, directory: str, files: list):
     + directory: the bundle directory on the node
     + files: ``BundleFile`` list (path inside the bundle, sha256, size)
     """
-    missing = _missing(directory, files)
+    missing = _to_place(directory, files)
     if not missing:
-        host.noop(f"{len(files)} bundle files to place here, all in place and verified")
         return
     yield _prepare_directories(directory)
     for file in missing:

@@ -24,12 +24,6 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server():
     files = {"k3s": K3S, "k3s-airgap-images-amd64.tar.zst": AIRGAP, "jupyterhub-4.4.0.tgz": CHART}

@@ -20,13 +20,6 @@ PAYLOAD = os.urandom(3 * 1024 * 1024 + 12345)  # several chunks, not a multiple 
 PAYLOAD_SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    """Loopback traffic must not be sent to a proxy configured on the machine."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server():
     with RangeServer({"k3s": PAYLOAD}) as running:
