@@ -211,25 +211,17 @@ def jupyterhub(
     device_plugin_image: str | None,
     staging_dir: str,
 ):
-    files.content(
-        name="JupyterHub chart and values (HelmChart)",
-        dest=f"{MANIFESTS_DIR}/convecthub-jupyterhub.yaml",
-        text=jupyterhub_manifest(chart, values, cert_pem, key_pem),
-        mode="600",
-        staging_dir=staging_dir,
-    )
-    files.content(
-        name="Traefik ports and certificate (HelmChartConfig)",
-        dest=f"{MANIFESTS_DIR}/convecthub-traefik.yaml",
-        text=traefik_manifest(http_port, https_port, cert_pem, key_pem),
-        mode="600",
-        staging_dir=staging_dir,
-    )
+    manifests = {
+        "JupyterHub chart and values (HelmChart)": (
+            "convecthub-jupyterhub.yaml", jupyterhub_manifest(chart, values, cert_pem, key_pem)
+        ),
+        "Traefik ports and certificate (HelmChartConfig)": (
+            "convecthub-traefik.yaml", traefik_manifest(http_port, https_port, cert_pem, key_pem)
+        ),
+    }
     if device_plugin_image:
-        files.content(
-            name="NVIDIA device plugin",
-            dest=f"{MANIFESTS_DIR}/convecthub-nvidia-device-plugin.yaml",
-            text=device_plugin_manifest(device_plugin_image),
-            mode="600",
-            staging_dir=staging_dir,
+        manifests["NVIDIA device plugin"] = (
+            "convecthub-nvidia-device-plugin.yaml", device_plugin_manifest(device_plugin_image)
         )
+    for name, (filename, text) in manifests.items():
+        files.content(name=name, dest=f"{MANIFESTS_DIR}/{filename}", text=text, mode="600", staging_dir=staging_dir)

@@ -1,12 +1,11 @@
 """K3s agents on the `worker` hosts: each joins the first driver at its
 private (`my_iface`) address with the cluster token."""
 
-import yaml
 from pyinfra.api import deploy
 
 from operations import k3s
 
-from .k3s_node import k3s_service
+from .k3s_node import k3s_config_yaml, k3s_service
 
 JOIN_TIMEOUT = 180
 
@@ -15,8 +14,7 @@ def agent_config(token: str, server_url: str, node_ip: str, iface: str, labels: 
     config = {"token": token, "server": server_url, "node-ip": node_ip, "flannel-iface": iface}
     if labels:
         config["node-label"] = labels
-    header = "# Written by ConvectHub Deploy (deploys/k3s_agent.py). Holds the cluster token: 0600.\n"
-    return header + yaml.safe_dump(config, sort_keys=False)
+    return k3s_config_yaml(config, "deploys/k3s_agent.py")
 
 
 @deploy("K3s agent")

@@ -44,6 +44,12 @@ def registries_yaml(registry_address: str, registries: list, password: str) -> s
     )
 
 
+def k3s_config_yaml(config: dict, writer: str) -> str:
+    """/etc/rancher/k3s/config.yaml: K3s's flags as keys. It holds the token."""
+    header = f"# Written by ConvectHub Deploy ({writer}). Holds the cluster token: 0600.\n"
+    return header + yaml.safe_dump(config, sort_keys=False)
+
+
 def k3s_files_of(manifest: Manifest, arch: str) -> tuple:
     """The bundle entries of the K3s binary and of its air-gap images."""
     binary = images = None

@@ -2,12 +2,11 @@
 more are an HA control plane with embedded etcd, the first started with
 `cluster-init`, the others joining it one at a time (quorum)."""
 
-import yaml
 from pyinfra.api import deploy
 
 from operations import k3s
 
-from .k3s_node import k3s_service
+from .k3s_node import k3s_config_yaml, k3s_service
 
 API_TIMEOUT = 300
 
@@ -28,8 +27,7 @@ def server_config(
         config["cluster-init"] = True
     if join_url:
         config["server"] = join_url
-    header = "# Written by ConvectHub Deploy (deploys/k3s_server.py). Holds the cluster token: 0600.\n"
-    return header + yaml.safe_dump(config, sort_keys=False)
+    return k3s_config_yaml(config, "deploys/k3s_server.py")
 
 
 @deploy("K3s server")
