@@ -141,7 +141,7 @@ if host == first:
                 value="true",
             )
     verify(
-        node_names=[cluster.node_name(node) for node in inventory.iter_activated_hosts()],
+        node_names=cluster.on_each(cluster.node_name, list(inventory.iter_activated_hosts())),
         login_url=f"https://{first_address}:{https_port}/hub/login",
         _if=cluster.run_changed_something(state),
     )

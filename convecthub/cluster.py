@@ -6,10 +6,13 @@ each node's architecture) is gathered here once and memoised for the run.
 Only facts that a deploy does not change belong here.
 """
 
-from functools import cache
+import functools
 from pathlib import Path
 
+import gevent
+from gevent.lock import BoundedSemaphore
 from pyinfra.api import Host
+from pyinfra.context import ctx_host
 from pyinfra.facts.server import Arch, Hostname
 
 from facts.network import InterfaceAddresses
@@ -18,6 +21,39 @@ from .variables import ROLE_GROUPS
 
 # `uname -m` -> the architecture names K3s and image indexes use.
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def cache(function):
+    """``functools.cache`` for one-argument facts that every host's greenlet
+    asks at once (deploy.py runs for all hosts concurrently): the first
+    caller asks, the others wait for its answer. One round trip in all, not
+    one per host, and never more concurrent SSH sessions on one host than
+    sshd's MaxSessions (10) allows. A failure is not remembered."""
+    results: dict = {}
+    locks: dict = {}
+
+    @functools.wraps(function)
+    def once(host):
+        if host is ctx_host.context:
+            # `from pyinfra import host`: a stand-in for whichever host the
+            # calling greenlet runs for. Remember the answer for that host.
+            host = ctx_host.get()
+        if host not in results:
+            with locks.setdefault(host, BoundedSemaphore()):
+                if host not in results:
+                    results[host] = function(host)
+        return results[host]
+
+    return once
+
+
+def on_each(function, hosts) -> list:
+    """``function(host)`` for every host at once, one greenlet each, results
+    in the order of ``hosts``. Asking the hosts one after the other from one
+    greenlet costs a round trip per host, in a row."""
+    jobs = [gevent.spawn(function, host) for host in hosts]
+    gevent.joinall(jobs, raise_error=True)
+    return [job.value for job in jobs]
 
 
 def roles_of(host: Host) -> set:

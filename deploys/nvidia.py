@@ -22,14 +22,10 @@ def driver_packages(version: str) -> list:
 
 @deploy("NVIDIA driver and container toolkit")
 def nvidia(has_gpu: bool, install_driver: bool, driver_version: str, reboot: bool):
-    gpus = host.get_fact(NvidiaGpus)
     if not has_gpu:
-        if gpus:
-            logger.warning(
-                f"{host.name}: has {len(gpus)} NVIDIA GPU(s) ({', '.join(g['address'] for g in gpus)}) but "
-                "has_gpu is false: set has_gpu=true to use them"
-            )
+        # No round trip: the preflight has warned about GPUs on such a host.
         return
+    gpus = host.get_fact(NvidiaGpus)
     if not gpus:
         raise DeployError(
             f"{host.name}: has_gpu is true but no NVIDIA GPU is on its PCI bus "

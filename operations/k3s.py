@@ -8,10 +8,15 @@ from pyinfra.api import StringCommand, operation
 from facts.k3s import K3sNodes
 
 
+# Seconds between two checks of a wait: a check is a short command (kubectl,
+# curl), and every second more to notice readiness is a second more of deploy.
+POLL_SECONDS = 1
+
+
 def _wait(check: str, timeout: int, failure: str) -> str:
-    """Shell: retry `check` every 2 s for `timeout` s, else fail with `failure`."""
+    """Shell: retry `check` every POLL_SECONDS for `timeout` s, else fail with `failure`."""
     return (
-        f"timeout {int(timeout)} sh -c {shlex.quote(f'until {check}; do sleep 2; done')} "
+        f"timeout {int(timeout)} sh -c {shlex.quote(f'until {check}; do sleep {POLL_SECONDS}; done')} "
         f"|| {{ echo {shlex.quote(failure)} >&2; exit 1; }}"
     )
 

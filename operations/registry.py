@@ -19,6 +19,11 @@ def images_seeded(address: str, archives: dict, authfile: str, netrc_file: str, 
     + authfile: skopeo auth file (0600) holding the registry credentials
     + netrc_file: the same credentials for curl (0600), to ask what is there
     + cert_dir: directory holding the registry's CA as ``ca.crt``
+
+    The images are pushed side by side, in one command: one push keeps
+    about one core busy (reading the archive, compressing and hashing its
+    layers, TLS), and the registry host has more. It fails if any push
+    fails, after all have ended; a re-run pushes only what is missing.
     """
     served = host.get_fact(
         RegistryHasImages, address=address, images=sorted(archives), netrc_file=netrc_file, ca_file=f"{cert_dir}/ca.crt"
@@ -27,11 +32,19 @@ def images_seeded(address: str, archives: dict, authfile: str, netrc_file: str, 
     if not missing:
         host.noop(f"the registry serves all {len(archives)} images")
         return
+    pushes = []
     for image in missing:
-        yield StringCommand(
+        push = " ".join((
             "skopeo copy --quiet",
             "--dest-authfile", shlex.quote(authfile),
             "--dest-cert-dir", shlex.quote(cert_dir),
             shlex.quote(f"docker-archive:{archives[image]}"),
             shlex.quote(f"docker://{address}/{image}"),
-        )
+        ))
+        failed = shlex.quote(f"could not push {image} to the registry at {address} (skopeo's message is above)")
+        pushes.append(f"{{ {push} || {{ echo {failed} >&2; exit 1; }}; }} &")
+    # `wait PID` gives each push's status; every push is waited for.
+    yield StringCommand(
+        "pids=; " + " ".join(f"{push} pids=\"$pids $!\";" for push in pushes)
+        + ' status=0; for pid in $pids; do wait "$pid" || status=1; done; exit "$status"'
+    )

@@ -9,6 +9,7 @@ would see. The tests of this module run in order on one lab.
 """
 
 import json
+import time
 
 import pytest
 
@@ -78,12 +79,26 @@ def test_only_the_gpu_node_is_labelled_and_has_the_nvidia_stack(lab):
     assert plugin["spec"]["template"]["spec"]["runtimeClassName"] == "nvidia"
 
 
-def test_every_image_was_pulled_from_the_private_registry_through_the_mirrors(lab):
-    registry = f"{address(lab, 'master')}:5000"
+def image_pulls(lab) -> dict:
     pulls = {}
     for item in kubectl_json(lab, "get", "nodes")["items"]:
         recorded = json.loads(item["metadata"]["annotations"].get("k3s-standin.convecthub/image-pulls", "{}"))
         pulls[item["metadata"]["name"]] = recorded
+    return pulls
+
+
+def test_every_image_was_pulled_from_the_private_registry_through_the_mirrors(lab):
+    registry = f"{address(lab, 'master')}:5000"
+    # The user image is pulled once the chart is installed, and a node
+    # reports its pulls at its next heartbeat: maybe after the deploy ended.
+    deadline = time.monotonic() + 30
+    while True:
+        pulls = image_pulls(lab)
+        recorded = set(pulls.get("master", {})) | {f"worker2:{image}" for image in pulls.get("worker2", {})}
+        expected = {*CHART_IMAGES, f"worker2:{DEVICE_PLUGIN}"}
+        if expected <= recorded or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     for image in CHART_IMAGES:
         assert pulls["master"][image]["ok"], pulls["master"][image]
         assert pulls["master"][image]["endpoint"] == f"https://{registry}/v2"
