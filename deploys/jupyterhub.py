@@ -49,14 +49,6 @@ def _set(tree: dict, keys: tuple, value) -> None:
     tree[keys[-1]] = value
 
 
-def _get(tree: dict, keys: tuple, missing=None):
-    for key in keys:
-        if not isinstance(tree, dict) or key not in tree:
-            return missing
-        tree = tree[key]
-    return tree
-
-
 def image_value(reference: str) -> dict:
     name, _, tag = reference.rpartition(":")
     return {"name": name, "tag": tag}
@@ -81,13 +73,28 @@ def our_values(images: dict, gpu: bool) -> dict:
 
 
 def protected_overrides(operator_values: dict) -> list:
-    """The operator's values that would undo what the deploy relies on."""
-    missing = object()
+    """The operator's values that would undo what the deploy relies on: a
+    protected key set to something else, or a null or non-mapping on its
+    path (Helm deletes a key whose user value is null: an empty `proxy:`
+    would bring the chart's LoadBalancer back)."""
     problems = []
     for keys, wanted in PROTECTED_VALUES.items():
-        given = _get(operator_values, keys, missing)
-        if given is not missing and given != wanted:
-            problems.append(f"{'.'.join(keys)}: {given!r} (the deploy needs {wanted!r})")
+        tree = operator_values
+        for depth, key in enumerate(keys):
+            if key not in tree:
+                break
+            value = tree[key]
+            path = ".".join(keys[: depth + 1])
+            if depth == len(keys) - 1:
+                if value != wanted:
+                    problems.append(f"{path}: {value!r} (the deploy needs {wanted!r})")
+            elif not isinstance(value, dict):
+                problem = f"{path}: {value!r} (a mapping is needed: it would drop the deploy's settings under it)"
+                if problem not in problems:
+                    problems.append(problem)
+                break
+            else:
+                tree = value
     return problems
 
 

@@ -218,6 +218,9 @@ def _thresholds(data: Mapping, problem) -> dict:
 
 
 def _gb(count: float) -> str:
+    # Below a GB, in MB: "0.0 GB free, needs 0.0 GB" would tell nothing.
+    if abs(count) < GB:
+        return f"{count / 10**6:.1f} MB"
     return f"{count / GB:.1f} GB"
 
 

@@ -220,7 +220,7 @@ def test_workdir_on_a_small_tmpfs_is_named():
     assert problems_of(facts) == [
         ("master", "convect_workdir",
          "/run/convecthub is on /run (tmpfs), in memory and emptied at every reboot, with 1.2 GB free; it needs "
-         "preflight_min_disk_gb=10 plus 0.8 GB of bundle files still to arrive",
+         "preflight_min_disk_gb=10 plus 800.0 MB of bundle files still to arrive",
          "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub")
     ]
 
