@@ -294,6 +294,8 @@ def revision(tree: Path) -> str:
 
 
 def _mb(count: int) -> str:
+    if count < 100_000:
+        return f"{count / 1e3:,.1f} kB"
     return f"{count / 1e6:,.0f} MB" if count >= 10e6 else f"{count / 1e6:,.1f} MB"
 
 
@@ -350,7 +352,9 @@ def before_after(points: list, before: list) -> list:
         "## Before and after the optimisations",
         "",
         "The same benchmark (ours only) on the code before the optimisations listed below, same bundle;",
-        "each on its own fresh lab, so the two columns were measured minutes apart.",
+        "each on its own fresh lab, so the two columns were measured minutes apart. Single runs on a",
+        "shared 2-core machine: wall times move by several seconds between runs (a first deploy by up",
+        "to ~15 s); the SSH command counts do not.",
         "",
         "| N | first deploy before → after | SSH cmds | no-op before → after | SSH cmds | --dry before → after |",
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
