@@ -380,11 +380,6 @@ def test_sudo_needing_a_password_none_was_given_for_stops_before_any_operation(l
     assert "[worker1] sudo password: " in re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sudo that needs a password none was given for, without a terminal (CI, cron, -y): pyinfra's "
-    "execute_command_with_sudo_retry calls getpass(), whose EOFError escapes the preflight's gather_host_facts "
-    "greenlet: the run ends with two tracebacks ('An exception occurred in: deploy.py' ... EOFError) instead "
-    "of the preflight's sudo row naming worker1"))
 def test_sudo_needing_a_password_none_was_given_for_is_named_without_a_traceback(lab):
     stderr = RUNS["no-sudo-password"]
     assert "Traceback" not in stderr
