@@ -12,9 +12,11 @@ from pyinfra import host, logger
 from pyinfra.operations import server
 
 from convecthub.check import require_valid_inventory
+from convecthub.secrets import apply_secrets
 from deploys.reset import describe, leftovers_on, service_ports
 
 require_valid_inventory()
+apply_secrets(cluster_token=False)  # the sudo password, off command lines
 
 leftovers = leftovers_on(host.data, service_ports(host.data))
 if leftovers:

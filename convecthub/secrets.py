@@ -12,7 +12,8 @@ Secrets the inventory does not give: the cluster token and the sudo password.
 + sudo password, first found wins: the inventory (``_sudo_password``, or
   ``ansible_sudo_pass``/``ansible_become_pass`` in an INI file), then the
   CONVECTHUB_SUDO_PASSWORD environment variable, then pyinfra's own prompt
-  (it asks when sudo does). Never a command-line argument.
+  (it asks when sudo does). Never a command-line argument, locally or on the
+  nodes: convecthub/sudo.py hands it to sudo through an askpass script.
 
 Nothing here prints or logs a secret.
 """
@@ -118,7 +119,8 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
     environment. Values set by the inventory are never replaced.
     """
 
-    if host is None:
+    at_deploy_time = host is None
+    if at_deploy_time:
         from pyinfra.context import ctx_host, ctx_state
 
         host = ctx_host.get()
@@ -137,6 +139,10 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
         password = sudo_password_from_env(environ)
         if password:
             host.data._sudo_password = password
+    if at_deploy_time:
+        from .sudo import keep_sudo_password_off_command_lines
+
+        keep_sudo_password_off_command_lines(host, environ)
 
 
 def load_or_create_htpasswd(path: Path, user: str, password: str) -> str:

@@ -31,6 +31,7 @@ from pyinfra.context import ctx_host, ctx_state
 from convecthub.bundle.manifest import Manifest
 from convecthub.cluster import first_driver, roles_of
 from convecthub.problems import Problem, merge_same_problems
+from convecthub.sudo import keep_sudo_password_off_command_lines
 from deploys.bundle import files_needed, files_relayed_by_seed
 from facts.gpu import NvidiaGpus
 from facts.network import InterfaceAddresses
@@ -442,11 +443,19 @@ def gather_host_facts(node: Host, seed: Host | None, bundle_bytes: Callable[[Hos
     roles = frozenset(roles_of(node) | ({"first_driver"} if node == seed else set()))
     facts = HostFacts(node.name, roles, {name: node.data.get(name) for name in VARIABLES})
     try:
+        # This node's deploy.py may not have run apply_secrets yet.
+        keep_sudo_password_off_command_lines(node)
+    except PyinfraError as error:
+        logger.error(str(error))
+        return facts  # the sudo row
+    try:
         facts.uid = fact(SudoWorks)
     except EOFError:
         # sudo asked for a password none was given for, and pyinfra's prompt
         # had no terminal to ask on (CI, cron): the same row as a wrong one.
         facts.uid = None
+    # A password pyinfra just prompted for goes the same way.
+    keep_sudo_password_off_command_lines(node)
     if facts.uid != 0:
         return facts
     workdir = facts.data.get("convect_workdir") or "/"

@@ -484,6 +484,7 @@ class FakeHost:
                      "https_port": 443, "registry_port": 5000, "bundle_peer_port": 8473, **(data or {})}
         self.calls = []
         self.inventory = None
+        self.connector_data = {}  # no sudo password: nothing for convecthub.sudo to do
 
     def get_fact(self, cls, **arguments):
         self.calls.append((cls, arguments))
