@@ -2,9 +2,19 @@
 # inventory; settings go on pyinfra's config object.
 from pyinfra import config
 
+from convecthub.connection import dropped_connections_fail_only_their_host
+from convecthub.interrupt import stop_the_run_on_ctrl_c
+
 # The deploy is written against pyinfra 3.10's operations and CLI.
 config.REQUIRE_PYINFRA_VERSION = ">=3.10,<3.11"
 
 # Every node-side step needs root; the login user gets there through sudo,
-# with a password only where the inventory gives one (`_sudo_password`).
+# with a password only where the inventory gives one (`_sudo_password`; kept
+# off command lines by convecthub/sudo.py).
 config.SUDO = True
+
+# Two fixes to pyinfra 3.10's run behaviour (each module says why): Ctrl-C
+# exits 130, not 0; a node whose SSH connection drops fails alone, without a
+# traceback that ends every host's run.
+stop_the_run_on_ctrl_c()
+dropped_connections_fail_only_their_host()

@@ -140,8 +140,11 @@ if host == first:
                 label="nvidia.com/gpu.present",
                 value="true",
             )
+    nodes = list(inventory.iter_activated_hosts())
     verify(
-        node_names=cluster.on_each(cluster.node_name, list(inventory.iter_activated_hosts())),
+        nodes=dict(zip(cluster.on_each(cluster.node_name, nodes), nodes)),
         login_url=f"https://{first_address}:{https_port}/hub/login",
+        registry_address=registry_address,
+        registry_host=cluster.registry_host(inventory).name,
         _if=cluster.run_changed_something(state),
     )

@@ -9,7 +9,6 @@ import json
 import posixpath
 
 import yaml
-from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import files as pyinfra_files
 from pyinfra.operations import systemd
@@ -24,6 +23,10 @@ CONFIG_DIR = "/etc/docker/registry"
 DATA_DIR = "/var/lib/docker-registry"
 # Where the registry's clients on this host (curl, skopeo) find credentials and CA.
 CLIENT_DIR = "/etc/convecthub/registry-client"
+# The package's unit does not restart the registry when it dies; every
+# image pull of the cluster (users' notebook images too) needs it up.
+RESTART_DROPIN = "/etc/systemd/system/docker-registry.service.d/convecthub-restart.conf"
+RESTART_DROPIN_TEXT = "# Written by ConvectHub Deploy (deploys/registry.py).\n[Service]\nRestart=on-failure\nRestartSec=2\n"
 
 
 def registry_config(address: str) -> str:
@@ -80,7 +83,14 @@ def image_registry(
     def private(name, dest, text, mode="640", group="docker-registry"):
         return files.content(name=name, dest=dest, text=text, mode=mode, group=group, staging_dir=staging_dir)
 
+    restart_dropin = files.content(
+        name="Registry restarted by systemd when it dies",
+        dest=RESTART_DROPIN,
+        text=RESTART_DROPIN_TEXT,
+        staging_dir=staging_dir,
+    )
     changes = [
+        restart_dropin,
         files.content(name="Registry configuration", dest=f"{CONFIG_DIR}/config.yml",
                       text=registry_config(address), staging_dir=staging_dir),
         files.content(name="Registry certificate", dest=f"{CONFIG_DIR}/registry.crt", text=tls_cert,
@@ -94,6 +104,7 @@ def image_registry(
         running=True,
         enabled=True,
         restarted=True,
+        daemon_reload=True,  # the drop-in may be new
         _if=any_changed(*changes),
     )
     systemd.service(name="Registry running", service="docker-registry", running=True, enabled=True)

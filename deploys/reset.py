@@ -4,6 +4,7 @@ firewall rules, files). Each step is planned from what the audit fact finds,
 so a node never deployed, or half deployed, is fine, and a second reset
 changes nothing."""
 
+import posixpath
 import shlex
 
 from pyinfra import host, logger
@@ -13,7 +14,6 @@ from pyinfra.operations import python, server
 
 from facts.audit import (
     IPTABLES_PATTERN,
-    K3S_UNITS,
     MOUNT_PREFIXES,
     REGISTRY_DATA,
     ConvectHubLeftovers,
@@ -105,8 +105,15 @@ def remove_files(leftovers: dict, keep_registry_data: bool):
             name="Remove binaries, units, configuration, data, bundle and workdir",
             commands=["rm -rf -- " + " ".join(shlex.quote(path) for path in paths)],
         )
-    if any(path.endswith(".service") for path in paths):
-        server.shell(name="Forget the removed units", commands=["systemctl daemon-reload"])
+    units = [path for path in paths if path.startswith("/etc/systemd/system/")]
+    if units:
+        # The drop-in's directory goes too, unless someone else's drop-ins are in it.
+        dropin_dirs = sorted({posixpath.dirname(path) for path in units if path.endswith(".conf")})
+        server.shell(
+            name="Forget the removed units",
+            commands=[*(f"rmdir --ignore-fail-on-non-empty {shlex.quote(d)}" for d in dropin_dirs),
+                      "systemctl daemon-reload"],
+        )
 
 
 def apt_packages_left(remove: bool) -> list:

@@ -2,7 +2,7 @@
 driver: every node Ready, the chart installed, hub and proxy rolled out, and
 the login page answering over HTTPS with the cluster's certificate."""
 
-from pyinfra import logger
+from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import python
 
@@ -12,14 +12,45 @@ from .jupyterhub import NAMESPACE, RELEASE
 from .k3s_node import CLUSTER_CA_FILE
 
 
+# Seconds the registry gets to answer: longer than systemd's RestartSec.
+REGISTRY_TIMEOUT = 30
+
+
 def _announce(url: str) -> None:
-    logger.info(f"ConvectHub is up: {url}")
+    failed = sorted(node.name for node in host.state.failed_hosts)
+    if failed:
+        # The run still fails on them; say so next to the good news.
+        logger.warning(f"ConvectHub is up without {', '.join(failed)} (failed above; fix, then run the deploy "
+                       f"again): {url}")
+    else:
+        logger.info(f"ConvectHub is up: {url}")
 
 
 @deploy("Verify the cluster")
-def verify(node_names: list, login_url: str, timeout: int = 600, **condition):
-    """`condition`: ``_if=...``, when to verify (after a run that changed something)."""
-    k3s.nodes_ready(name="Every node is Ready", names=node_names, timeout=timeout, **condition)
+def verify(nodes: dict, login_url: str, registry_address: str, registry_host: str, timeout: int = 600,
+           **condition):
+    """
+    + nodes: K3s node name -> its pyinfra host (hosts that fail during the
+      run are not waited for)
+    + login_url: JupyterHub's login page
+    + registry_address, registry_host: the private registry (host:port) and
+      the inventory name of the host it runs on
+    + condition: ``_if=...``, when to verify (after a run that changed something)
+    """
+    k3s.nodes_ready(name="Every node is Ready", nodes=nodes, timeout=timeout, **condition)
+    # Every image pull needs the registry, users' notebook images long after
+    # this run: it must answer now (401: it wants our credentials), not only
+    # when its own steps ran. systemd restarts it within seconds if it died.
+    k3s.wait_until(
+        name="The private registry answers",
+        check=f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 --cacert {CLUSTER_CA_FILE} "
+        f"https://{registry_address}/v2/ 2>/dev/null | grep -qx 401",
+        timeout=REGISTRY_TIMEOUT,
+        failure=f"the registry https://{registry_address}/v2/ does not answer: look at "
+        f"`systemctl status docker-registry` and `journalctl -u docker-registry` on {registry_host}, "
+        "then run the deploy again",
+        **condition,
+    )
     k3s.wait_until(
         name="The JupyterHub chart is installed",
         check=f"k3s kubectl -n kube-system get job helm-install-{RELEASE} -o json 2>/dev/null "

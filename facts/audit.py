@@ -30,6 +30,7 @@ REGISTRY_CONFIG_FILES = (
     "/etc/docker/registry/htpasswd",
     "/etc/docker/registry/registry.crt",
     "/etc/docker/registry/registry.key",
+    "/etc/systemd/system/docker-registry.service.d/convecthub-restart.conf",
 )
 REGISTRY_DATA = "/var/lib/docker-registry"
 K3S_LINKS = ("/usr/local/bin/kubectl", "/usr/local/bin/crictl", "/usr/local/bin/ctr")

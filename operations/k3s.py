@@ -2,7 +2,7 @@
 
 import shlex
 
-from pyinfra import host
+from pyinfra import host, logger
 from pyinfra.api import StringCommand, operation
 
 from facts.k3s import K3sNodes
@@ -40,13 +40,19 @@ def restarted_and_ready(unit: str, ready_check: str, timeout: int, failure_hint:
 
 
 @operation()
-def nodes_ready(names: list, timeout: int):
+def nodes_ready(nodes: dict, timeout: int):
     """
     Wait on a server until every named node is registered and Ready.
 
-    + names: K3s node names
+    + nodes: K3s node name -> the pyinfra host it runs on. A host that failed
+      earlier in this run is not waited for: it may never have got its agent,
+      and its error is already in the output (the run fails on it anyway).
     + timeout: seconds to wait
     """
+    failed = sorted(name for name, node in nodes.items() if node in host.state.failed_hosts)
+    if failed:
+        logger.warning(f"{host.print_prefix}not waiting for {', '.join(failed)}: failed earlier in this run")
+    names = [name for name in nodes if name not in failed]
     ready = "k3s kubectl get nodes 2>/dev/null | awk 'NR > 1 && $2 == \"Ready\" {print $1}'"
     checks = " && ".join(f"{ready} | grep -qx {shlex.quote(name)}" for name in names)
     yield StringCommand(

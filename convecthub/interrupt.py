@@ -1,0 +1,68 @@
+"""
+Ctrl-C stops a run at once and says it failed.
+
+pyinfra 3.10's own SIGINT handler prints "Exiting upon user request!" and
+exits 0, so a script or CI job takes an interrupted deploy for a finished one;
+its operations' greenlets also keep their pool slots, and the disconnect that
+follows can wait on them. This handler (installed by config.py, over pyinfra's)
+kills the operations' greenlets, exits 130 (128 + SIGINT, what a shell reports
+for a command Ctrl-C stopped) through pyinfra's usual disconnect, which also
+removes the sudo askpass scripts, and gives that disconnect GRACE_SECONDS
+before ending the process outright. A second Ctrl-C ends it outright at once.
+
+Nothing is left half placed: the bundle arrives under `.incoming/` and is moved
+into place only once whole, and pyinfra uploads other files to a temporary
+name before copying them. Running the same command again finishes the job.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import gevent
+import greenlet
+
+EXIT_STATUS = 128 + signal.SIGINT
+GRACE_SECONDS = 10
+MESSAGE = "--> Interrupted (Ctrl-C): the run stopped here. Run the same command again to finish it."
+
+_interrupted = False
+_main_greenlet = None
+
+
+def _end_now(*_) -> None:
+    os._exit(EXIT_STATUS)
+
+
+def _stop(state) -> None:
+    # From gevent's hub, outside any operation's greenlet: stop the
+    # operations, then end pyinfra's main greenlet (its `finally` disconnects).
+    if state is not None and getattr(state, "pool", None) is not None:
+        state.pool.kill(block=False)
+    _main_greenlet.throw(SystemExit(EXIT_STATUS))
+
+
+def stop_the_run(signum, frame) -> None:
+    global _interrupted
+    if _interrupted:
+        _end_now()
+    _interrupted = True
+    print(MESSAGE, file=sys.stderr, flush=True)
+    signal.signal(signal.SIGALRM, _end_now)
+    signal.alarm(GRACE_SECONDS)
+
+    from pyinfra.context import ctx_state
+
+    # The handler runs in whichever greenlet the signal interrupted, often an
+    # operation's, where raising would stop only that operation: the hub
+    # does the stopping instead, as soon as this greenlet yields.
+    gevent.get_hub().loop.run_callback(_stop, ctx_state.get())
+
+
+def stop_the_run_on_ctrl_c() -> None:
+    """Install the handler; call it from pyinfra's main greenlet (config.py)."""
+    global _main_greenlet
+    _main_greenlet = greenlet.getcurrent()
+    signal.signal(signal.SIGINT, stop_the_run)
