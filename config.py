@@ -1,5 +1,7 @@
 # pyinfra executes this file (from the current directory) before it loads the
 # inventory; settings go on pyinfra's config object.
+import logging
+
 from pyinfra import config
 
 from convecthub.connection import dropped_connections_fail_only_their_host
@@ -18,3 +20,7 @@ config.SUDO = True
 # traceback that ends every host's run.
 stop_the_run_on_ctrl_c()
 dropped_connections_fail_only_their_host()
+
+# pyinfra reports a host it cannot connect to (and the preflight says why);
+# paramiko's transport thread would add its own traceback after the table.
+logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)

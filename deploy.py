@@ -23,7 +23,7 @@ from deploys.k3s_agent import agent_config, k3s_agent
 from deploys.k3s_node import k3s_node_files
 from deploys.k3s_server import k3s_server, server_config
 from deploys.nvidia import nvidia
-from deploys.preflight import bundle_bytes_held, preflight
+from deploys.preflight import bundle_bytes_to_arrive, preflight
 from deploys.registry import image_registry
 from deploys.verify import verify
 from operations import files, k3s
@@ -32,7 +32,7 @@ require_valid_inventory()
 apply_secrets()
 manifest = require_verified_bundle(host.data.bundle_dir)
 # Every host's facts, checked together: one table of every problem, or go.
-preflight(bundle_bytes=bundle_bytes_held(manifest))
+preflight(bundle_bytes=bundle_bytes_to_arrive(manifest))
 
 roles = cluster.roles_of(host)
 first = cluster.first_driver(inventory)

@@ -81,5 +81,6 @@ def distribute_bundle(local_directory: str, manifest: Manifest, peer_port: int):
         base_url=f"http://{private_address(seed)}:{peer_port}",
         directory=directory,
         files=files_needed(manifest, host) if fetches_from_seed else [],
+        peer=seed,
     )
     bundle.peer_server_stopped(name="Stop serving the bundle", _if=serving.did_change)

@@ -15,7 +15,6 @@ and variables (docs/preflight.md lists every check).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
@@ -29,10 +28,12 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_host, ctx_state
 
 from convecthub.bundle.manifest import Manifest
-from convecthub.cluster import first_driver, roles_of
+from convecthub.cluster import first_driver, on_each, roles_of
 from convecthub.problems import Problem, merge_same_problems
+from convecthub.ssh_probe import address_of, silent_port
 from convecthub.sudo import keep_sudo_password_off_command_lines
-from deploys.bundle import files_needed, files_relayed_by_seed
+from deploys.bundle import files_needed, files_relayed_by_seed, node_bundle_directory
+from facts.bundle import VerifiedBundleFiles
 from facts.gpu import NvidiaGpus
 from facts.network import InterfaceAddresses
 from facts.system import AptWorks, ListeningTcpPorts, OsRelease, Resources, SudoWorks
@@ -100,7 +101,7 @@ class HostFacts:
     apt: dict | None = None
     interfaces: dict | None = None
     gpus: list | None = None
-    bundle_bytes: int = 0
+    bundle_bytes: int = 0  # of bundle files still to arrive on this host
     bundle_error: str | None = None
 
 
@@ -250,8 +251,7 @@ def _check_resources(facts: HostFacts, thresholds: dict, problem, warning) -> No
     if min_disk is None:
         return
     workdir = facts.data.get("convect_workdir")
-    # Bundle files already there (a re-run) take no more room.
-    to_arrive = max(0, facts.bundle_bytes - resources.get("used_bytes", 0))
+    to_arrive = facts.bundle_bytes
     needed = min_disk * GB + to_arrive
     free = resources["free_bytes"]
     where = f"{workdir} is on {resources['mount']} ({resources['filesystem']})"
@@ -460,7 +460,7 @@ def gather_host_facts(node: Host, seed: Host | None, bundle_bytes: Callable[[Hos
         return facts
     workdir = facts.data.get("convect_workdir") or "/"
     facts.os_release = fact(OsRelease)
-    facts.resources = fact(Resources, path=workdir, usage_of=posixpath.join(workdir, "bundle"))
+    facts.resources = fact(Resources, path=workdir)
     facts.interfaces = fact(InterfaceAddresses)
     facts.apt = fact(AptWorks)
     facts.ports = fact(ListeningTcpPorts)
@@ -489,15 +489,16 @@ def check_run(state, bundle_bytes: Callable[[Host], int]) -> Verdict:
     jobs = [gevent.spawn(gather_host_facts, node, seed, bundle_bytes) for node in active]
     gevent.joinall(jobs, raise_error=True)
 
+    unreached = [node for node in inventory if state.is_host_in_limit(node) and node not in state.activated_hosts]
+    silences = on_each(lambda node: silent_port(address_of(node)), unreached)
     problems = [
         Problem(
             node.name,
             "ssh",
-            "could not connect (pyinfra's connection error is above)",
+            f"could not connect{': ' + silence if silence else ''} (pyinfra's connection error is above)",
             "make the host reachable (ssh_hostname, ssh_port, ssh_user, ssh_key), or leave it out with --limit",
         )
-        for node in inventory
-        if state.is_host_in_limit(node) and node not in state.activated_hosts
+        for node, silence in zip(unreached, silences)
     ]
     warnings = {}
     for job in jobs:
@@ -523,18 +524,25 @@ def run_verdict(state, bundle_bytes: Callable[[Host], int]) -> Verdict:
     return pending.get()
 
 
-def bundle_bytes_held(manifest: Manifest) -> Callable[[Host], int]:
-    """Bytes of bundle files each node holds once distribute_bundle has run:
-    the first driver relays every file; every other node keeps its own."""
+def bundle_bytes_to_arrive(manifest: Manifest) -> Callable[[Host], int]:
+    """Bytes of bundle files each node is still to receive: of the files it
+    holds once distribute_bundle has run (the first driver relays every file;
+    every other node keeps its own), those it does not hold verified yet.
+    Anything else under its bundle directory (an older release's files) is
+    used space like any other, not bundle already there."""
 
-    def held(node: Host) -> int:
+    def to_arrive(node: Host) -> int:
         if node == first_driver(node.inventory):
             files = files_relayed_by_seed(manifest)
         else:
             files = files_needed(manifest, node)
-        return sum(f.size for f in files)
+        verified = node.get_fact(
+            VerifiedBundleFiles, directory=node_bundle_directory(node.data), paths=[f.path for f in files],
+            _ignore_errors=True,
+        ) or {}
+        return sum(f.size for f in files if verified.get(f.path) != f.sha256)
 
-    return held
+    return to_arrive
 
 
 @deploy("Preflight")
@@ -543,8 +551,8 @@ def preflight(bundle_bytes: Callable[[Host], int] | None = None):
     Check every host of the run (OS, CPUs, memory, disk, my_iface, sudo, apt,
     ports, GPU); refuse with one table of every problem. Changes nothing.
 
-    + bundle_bytes: node -> bytes of bundle files it will hold under
-      convect_workdir (``bundle_bytes_held(manifest)``); None counts none.
+    + bundle_bytes: node -> bytes of bundle files still to arrive under its
+      convect_workdir (``bundle_bytes_to_arrive(manifest)``); None counts none.
     """
     verdict = run_verdict(ctx_state.get(), bundle_bytes or (lambda node: 0))
     me = ctx_host.get()

@@ -74,14 +74,10 @@ class Resources(FactBase):
             "filesystem": "ext4",           # e.g. tmpfs, overlay, xfs
             "mount": "/",
             "free_bytes": 83886080000,      # available to non-root users too
-            "used_bytes": 0,                # size of ``usage_of``, when given
         }
-
-    ``usage_of`` (optional): a directory whose current size is also reported,
-    e.g. the bundle directory, whose files a re-run does not place again.
     """
 
-    def command(self, path: str, usage_of: str | None = None):
+    def command(self, path: str):
         command = (
             "echo cpus=$(nproc); "
             "sed -n 's/^MemTotal: *\\([0-9]*\\) kB$/memory_kb=\\1/p' /proc/meminfo; "
@@ -91,8 +87,6 @@ class Resources(FactBase):
             'df -B1 --output=fstype,avail,target "$p" | tail -n 1 | '
             '{ read -r fs avail target; echo "filesystem=$fs"; echo "free_bytes=$avail"; echo "mount=$target"; }'
         )
-        if usage_of:
-            command += f"; echo used_bytes=$(du -sb {shlex.quote(usage_of)} 2>/dev/null | cut -f1)"
         return command
 
     def process(self, output):
@@ -108,7 +102,6 @@ class Resources(FactBase):
             "filesystem": raw["filesystem"],
             "mount": raw["mount"],
             "free_bytes": int(raw["free_bytes"]),
-            "used_bytes": int(raw.get("used_bytes") or 0),
         }
 
 

@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass
 
 from pyinfra import host
-from pyinfra.api import FileUploadCommand, StringCommand, operation
+from pyinfra.api import FileUploadCommand, Host, StringCommand, operation
 
 from facts.bundle import VERIFIED_DIR, VerifiedBundleFiles
 from facts.files import SameFile
@@ -55,6 +55,24 @@ def _prepare_directories(directory: str) -> StringCommand:
     )
 
 
+def _room_for(file: BundleFile, directory: str) -> str:
+    """Shell: fail naming the file and the directory unless its filesystem
+    has room for it (a partial copy left by an interrupted run is replaced)."""
+    incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
+    return (
+        f"free=$(df --output=avail -B1 {shlex.quote(directory)} | tail -n 1) && "
+        f"partial=$(stat -c %s {incoming} 2>/dev/null || echo 0) && "
+        f"if [ $((free + partial)) -lt {file.size} ]; then "
+        f'echo "no room for bundle file {file.path} ({file.size / 1e6:.1f} MB) in {directory}: '
+        f"$((free / 1000000)) MB free there; free space on that filesystem or set convect_workdir to a larger "
+        f'one, then run the deploy again" >&2; exit 1; fi'
+    )
+
+
+def _fail(message: str) -> StringCommand:
+    return StringCommand(f"echo {shlex.quote(message)} >&2; exit 1")
+
+
 def _install_checked(directory: str, path: str, sha256: str) -> StringCommand:
     """Check `.incoming/<path>` against `sha256`, move it into place and stamp
     it; on a mismatch remove it and fail naming the file."""
@@ -93,13 +111,16 @@ def uploaded_files(local_directory: str, directory: str, files: list):
     yield _prepare_directories(directory)
     for file in missing:
         incoming = f"{directory}/{INCOMING_DIR}/{file.path}"
-        yield StringCommand('install -d -m 700 -o "${SUDO_USER:-root}"', shlex.quote(posixpath.dirname(incoming)))
+        yield StringCommand(
+            'install -d -m 700 -o "${SUDO_USER:-root}"', shlex.quote(posixpath.dirname(incoming)),
+            "&&", _room_for(file, directory),
+        )
         yield FileUploadCommand(posixpath.join(local_directory, file.path), incoming, _sudo=False)
         yield _install_checked(directory, file.path, file.sha256)
 
 
 @operation(is_idempotent=True)
-def fetched_files(base_url: str, directory: str, files: list):
+def fetched_files(base_url: str, directory: str, files: list, peer: Host):
     """
     Fetch bundle files from a peer node over the private network, each unless
     the node already holds it verified.
@@ -107,16 +128,22 @@ def fetched_files(base_url: str, directory: str, files: list):
     + base_url: where the peer serves its bundle directory (``http://<ip>:<port>``)
     + directory: the bundle directory on the node
     + files: ``BundleFile`` list (path inside the bundle, sha256, size)
+    + peer: the pyinfra host serving them; if it failed earlier in this run
+      (its error is above), this fails at once naming it, not the network
     """
     missing = _to_place(directory, files)
     if not missing:
+        return
+    if peer in host.state.failed_hosts:
+        yield _fail(f"{peer.name} failed earlier in this run (its error is above), so it cannot serve the "
+                    "bundle files this node needs; fix it and run the deploy again")
         return
     yield _prepare_directories(directory)
     for file in missing:
         url = f"{base_url}/{file.path}"
         incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
         yield StringCommand(
-            f"mkdir -p $(dirname {incoming}) && "
+            f"mkdir -p $(dirname {incoming}) && {_room_for(file, directory)} && "
             "curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 1 "
             f"--output {incoming} {shlex.quote(url)} || "
             f'{{ echo "could not fetch bundle file {file.path} from {url}: is the peer node up and '

@@ -113,7 +113,6 @@ RESOURCES_OUTPUT = [
     "filesystem=ext4",
     "free_bytes=83996372992",
     "mount=/",
-    "used_bytes=1234567",
 ]
 
 
@@ -125,15 +124,13 @@ def test_resources_process():
         "filesystem": "ext4",
         "mount": "/",
         "free_bytes": 83996372992,
-        "used_bytes": 1234567,
     }
 
 
-def test_resources_missing_usage_counts_as_zero_and_tmpfs_is_named():
-    output = ["cpus=4", "memory_kb=4013852", "path=/run", "filesystem=tmpfs", "free_bytes=410000000", "mount=/run",
-              "used_bytes="]
+def test_resources_names_tmpfs():
+    output = ["cpus=4", "memory_kb=4013852", "path=/run", "filesystem=tmpfs", "free_bytes=410000000", "mount=/run"]
     fact = Resources().process(output)
-    assert (fact["filesystem"], fact["used_bytes"], fact["memory_bytes"]) == ("tmpfs", 0, 4013852 * 1024)
+    assert (fact["filesystem"], fact["memory_bytes"]) == ("tmpfs", 4013852 * 1024)
 
 
 def test_resources_without_df_output_is_an_error_not_a_guess():
@@ -142,22 +139,12 @@ def test_resources_without_df_output_is_an_error_not_a_guess():
 
 
 def test_resources_command_walks_up_to_the_nearest_existing_parent(tmp_path):
-    (tmp_path / "bundle").mkdir()
-    (tmp_path / "bundle" / "k3s").write_bytes(b"x" * 50_000)
-    fact = Resources().process(
-        run_locally(Resources(), path=str(tmp_path / "not" / "yet"), usage_of=str(tmp_path / "bundle"))
-    )
+    fact = Resources().process(run_locally(Resources(), path=str(tmp_path / "not" / "yet")))
     assert fact["path"] == str(tmp_path)
     assert fact["cpus"] == len(os.sched_getaffinity(0))
     assert fact["memory_bytes"] > 0 and fact["free_bytes"] > 0
-    assert fact["used_bytes"] >= 50_000
     expected_type = subprocess.run(["df", "--output=fstype", str(tmp_path)], capture_output=True, text=True)
     assert fact["filesystem"] == expected_type.stdout.split()[-1]
-
-
-def test_resources_command_without_usage_reports_zero(tmp_path):
-    fact = Resources().process(run_locally(Resources(), path=str(tmp_path)))
-    assert fact["path"] == str(tmp_path) and fact["used_bytes"] == 0
 
 
 # -- ListeningTcpPorts -------------------------------------------------------

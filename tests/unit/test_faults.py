@@ -4,6 +4,7 @@ preflight's disk message for small quantities. The lab's cases are in
 tests/e2e/test_faults.py."""
 
 import dataclasses
+import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -51,7 +52,7 @@ def small_disk(free_bytes: int, bundle_bytes: int) -> HostFacts:
         uid=0,
         os_release={"ID": "debian", "VERSION_ID": "12", "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"},
         resources={"cpus": 4, "memory_bytes": 8 * GB, "path": "/srv", "filesystem": "ext4", "mount": "/srv",
-                   "free_bytes": free_bytes, "used_bytes": 0},
+                   "free_bytes": free_bytes},
         ports={},
         apt={"apt_get": True, "sources": 1, "lists": 1, "errors": [], "audit": [], "check_status": 0, "check": []},
         interfaces={"eth1": ["10.0.0.2/24"], "lo": ["127.0.0.1/8"]},
@@ -69,3 +70,40 @@ def test_too_little_disk_is_a_problem_even_below_one_gb():
 def test_the_disk_message_tells_free_space_from_what_is_needed_below_one_gb():
     (problem,) = check_host(small_disk(free_bytes=900_000, bundle_bytes=12_000_000)).problems
     assert "0.0 GB" not in problem.message and "0.0 GB" not in problem.fix, (problem.message, problem.fix)
+
+
+# -- the room check before each bundle upload (operations/bundle.py) ----------
+
+
+def run_room_check(tmp_path, free_bytes: int, size: int, partial: bytes = b""):
+    """The check's shell, run here with a `df` that reports `free_bytes`."""
+    from operations.bundle import BundleFile, _room_for
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "df").write_text(f"#!/bin/sh\necho '   Avail'\necho ' {free_bytes}'\n")
+    (bin_dir / "df").chmod(0o755)
+    bundle = tmp_path / "bundle"
+    (bundle / ".incoming" / "images").mkdir(parents=True)
+    if partial:
+        (bundle / ".incoming" / "images" / "hub.tar").write_bytes(partial)
+    check = _room_for(BundleFile("images/hub.tar", "0" * 64, size), str(bundle))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    return subprocess.run(["sh", "-c", check], capture_output=True, text=True, env=env), bundle
+
+
+def test_an_upload_without_room_fails_before_it_starts_naming_file_directory_and_space(tmp_path):
+    result, bundle = run_room_check(tmp_path, free_bytes=5_000_000, size=12_000_000)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"no room for bundle file images/hub.tar (12.0 MB) in {bundle}: 5 MB free there; free space on that "
+        "filesystem or set convect_workdir to a larger one, then run the deploy again"
+    )
+
+
+def test_an_upload_with_room_or_replacing_a_partial_copy_goes_ahead(tmp_path):
+    result, _ = run_room_check(tmp_path, free_bytes=12_000_000, size=12_000_000)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "again").mkdir()
+    result, _ = run_room_check(tmp_path / "again", free_bytes=5_000_000, size=12_000_000, partial=b"x" * 7_000_000)
+    assert result.returncode == 0, result.stderr

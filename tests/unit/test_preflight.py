@@ -55,7 +55,6 @@ def healthy(name="master", roles=MASTER_ROLES, data=None, **changes) -> HostFact
             "filesystem": "ext4",
             "mount": "/",
             "free_bytes": 50 * GB,
-            "used_bytes": 0,
         },
         ports={22: [SSHD]},
         apt=dict(HEALTHY_APT),
@@ -203,12 +202,6 @@ def test_bundle_alone_can_exceed_the_free_space():
     facts = healthy(resources=resources(free_bytes=11 * GB), bundle_bytes=2 * GB)
     assert [row[1] for row in problems_of(facts)] == ["disk"]
     assert check_host(dataclasses.replace(facts, bundle_bytes=0)).problems == []
-
-
-def test_a_rerun_does_not_count_the_bundle_files_already_there():
-    # After the first run the bundle occupies 2 GB of the disk: 10.5 GB left.
-    facts = healthy(resources=resources(free_bytes=10_500_000_000, used_bytes=2 * GB), bundle_bytes=2 * GB)
-    assert check_host(facts).problems == []
 
 
 def test_workdir_on_a_small_tmpfs_is_named():
@@ -552,8 +545,7 @@ def test_check_run_gathers_every_host_and_collects_all_problems():
     assert [cls for cls, _ in hosts[1].calls] == [SudoWorks]
     # The first driver is the one whose bundle_peer_port is checked: its path includes the bundle directory.
     (resources_call,) = [arguments for cls, arguments in hosts[0].calls if cls is Resources]
-    assert resources_call == {"path": "/var/lib/convecthub", "usage_of": "/var/lib/convecthub/bundle",
-                              "_ignore_errors": True}
+    assert resources_call == {"path": "/var/lib/convecthub", "_ignore_errors": True}
 
 
 def test_check_run_passes_bundle_bytes_per_host():
