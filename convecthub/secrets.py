@@ -11,9 +11,9 @@ Secrets the inventory does not give: the cluster token and the sudo password.
   generated once and kept in the same state file.
 + sudo password, first found wins: the inventory (``_sudo_password``, or
   ``ansible_sudo_pass``/``ansible_become_pass`` in an INI file), then the
-  CONVECTHUB_SUDO_PASSWORD environment variable, then pyinfra's own prompt
-  (it asks when sudo does). Never a command-line argument, locally or on the
-  nodes: convecthub/sudo.py hands it to sudo through an askpass script.
+  CONVECTHUB_SUDO_PASSWORD environment variable, then ``--same-sudo-password``,
+  then a prompt when sudo wants one. Never a command-line argument, locally or
+  on the nodes: convecthub/sudo.py hands it to sudo through an askpass script.
 
 Nothing here prints or logs a secret.
 """
@@ -140,9 +140,13 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
         if password:
             host.data._sudo_password = password
     if at_deploy_time:
-        from .sudo import keep_sudo_password_off_command_lines
+        from .sudo import ask_for_the_sudo_password_if_needed, keep_sudo_password_off_command_lines
 
-        keep_sudo_password_off_command_lines(host, environ)
+        if not keep_sudo_password_off_command_lines(host, environ):
+            try:
+                ask_for_the_sudo_password_if_needed(host)
+            except EOFError:
+                pass  # no terminal: the preflight reports it, in its table
 
 
 def load_or_create_htpasswd(path: Path, user: str, password: str) -> str:

@@ -6,42 +6,51 @@ command: ``env SUDO_ASKPASS=<script> PYINFRA_SUDO_PASSWORD=<password> sudo -A
 -k ...``. That command line is readable by every local user of the node (ps,
 /proc/PID/cmdline) while each command starts.
 
-Instead each host gets an askpass script of our own that holds the password:
-created by ``mktemp`` (0600: only the login user can open it), filled over
-SFTP (no command line), then made 0700. It is registered where pyinfra keeps
-the path of its own askpass script, so pyinfra uses it and removes it when it
-disconnects, as it does its own. pyinfra only uses askpass (``sudo -A``) for a
-host with a non-empty ``_sudo_password``: that becomes a placeholder, which
-is all a command line then shows.
+Instead the password is kept here, per host, and the host's
+``_sudo_password`` becomes a placeholder (pyinfra only uses askpass, ``sudo
+-A``, for a non-empty one): the placeholder is all a command line shows.
+Where pyinfra would write its askpass script (the first sudo command of a
+connection, again after ``server.reboot``, and for each temp directory),
+``pyinfra.connectors.util._ensure_sudo_askpass_set_for_host`` writes ours
+instead: it holds the password itself, is created by ``mktemp`` (0600: only
+the login user can open it), filled over SFTP (no command line), then made
+0700. pyinfra registers it and removes it when it disconnects, as its own.
 
-The registration relies on pyinfra 3.10's connector cache key
-(``sudo_askpass_path__<temp dir>``); config.py pins pyinfra to 3.10 and
-tests/unit/test_sudo_askpass.py checks the contract.
+Hosts without a password from the inventory, CONVECTHUB_SUDO_PASSWORD or
+``--same-sudo-password`` are asked here, before any sudo command, when
+``sudo -n`` says it needs one: pyinfra's own prompt would retry the command
+with the password on its command line.
+
+The hook relies on pyinfra 3.10's connector internals; config.py pins
+pyinfra to 3.10 and tests/unit/test_sudo_askpass.py checks the contract.
 """
 
 from __future__ import annotations
 
 import io
 import shlex
-from weakref import WeakKeyDictionary
+from getpass import getpass
+from weakref import WeakKeyDictionary, WeakSet
 
+import greenlet
 from gevent.lock import BoundedSemaphore
 from pyinfra.api import Host, StringCommand
 from pyinfra.api.command import QuoteString
 from pyinfra.api.exceptions import PyinfraError
+from pyinfra.connectors import util as connector_util
 
 from .secrets import sudo_password_from_env
 
-# What `_sudo_password` reads once the password is in the host's askpass script.
+# What `_sudo_password` reads once the password is kept here.
 PLACEHOLDER = "(in-convecthub-askpass-script)"
 ASKPASS_NAME = "convecthub-sudo-askpass-XXXXXXXXXXXX"
 
-_locks: WeakKeyDictionary = WeakKeyDictionary()
-
-
-def askpass_cache_key(host: Host) -> str:
-    """Where pyinfra 3.10 looks up (and, on disconnect, removes) the host's askpass script."""
-    return f"sudo_askpass_path__{host.get_temp_dir_config()}"
+_passwords: WeakKeyDictionary = WeakKeyDictionary()  # Host -> its sudo password
+_locks: WeakKeyDictionary = WeakKeyDictionary()  # Host -> one question at a time
+_passwordless: WeakSet = WeakSet()  # hosts whose sudo wants no password
+_no_terminal: WeakSet = WeakSet()  # hosts asked for a password with no terminal to ask on
+_prompt = BoundedSemaphore()  # one password prompt on the terminal at a time
+prompting = None  # the greenlet blocked reading a password (convecthub/interrupt.py)
 
 
 def askpass_script(password: str) -> bytes:
@@ -50,36 +59,94 @@ def askpass_script(password: str) -> bytes:
 
 
 def sudo_password_of(host: Host, environ=None) -> str | None:
-    """The host's sudo password, first found: the inventory, the password
-    pyinfra prompted for, CONVECTHUB_SUDO_PASSWORD."""
+    """The host's sudo password, first found: the inventory,
+    CONVECTHUB_SUDO_PASSWORD, ``--same-sudo-password``."""
+    if host in _passwords:
+        return _passwords[host]
     given = host.data.get("_sudo_password")
-    if given == PLACEHOLDER:
-        return None
     return (
         given
-        or host.connector_data.get("prompted_sudo_password")
         or (sudo_password_from_env() if environ is None else sudo_password_from_env(environ))
+        or host.state.config.SUDO_PASSWORD
     )
 
 
 def keep_sudo_password_off_command_lines(host: Host, environ=None) -> bool:
-    """Put the host's sudo password (if it has one) into its own askpass
-    script and leave only the placeholder in its data. Safe to call for the
-    same host from several greenlets and several times; True once done."""
+    """Keep the host's sudo password (if it has one) for its askpass script
+    and leave only the placeholder in its data. True if it has one."""
+    password = sudo_password_of(host, environ)
+    if not password:
+        return False
+    _install_askpass_hook()
+    _passwords[host] = password
+    host.data._sudo_password = PLACEHOLDER
+    return True
+
+
+def ask_for_the_sudo_password_if_needed(host: Host) -> None:
+    """For a host with no sudo password given: if sudo (``sudo -n true``, as
+    the login user) says it needs one, ask on the terminal and keep it.
+    EOFError when there is no terminal to ask on (again on later calls).
+
+    Call it before the host enters any @deploy (apply_secrets does): a
+    @deploy keeps the global arguments, ``_sudo_password`` too, it began with.
+    One prompt per host, whichever greenlet asks first; the others wait."""
     with _locks.setdefault(host, BoundedSemaphore()):
-        password = sudo_password_of(host, environ)
+        if sudo_password_of(host) or host in _passwordless:
+            return
+        if host in _no_terminal:
+            raise EOFError("no terminal to ask for the sudo password on")
+        # Through a pipe, so the command succeeds: on sudo's "a password is
+        # required" pyinfra would otherwise prompt and retry by itself.
+        _, output = host.run_shell_command(StringCommand("sudo -n true 2>&1 | sed 's/^/sudo -n: /'"))
+        said = {line.line.strip().removeprefix("sudo -n: ") for line in output.combined_lines}
+        if said.isdisjoint(connector_util.SUDO_PASSWORD_REQUIRED_LINES):
+            _passwordless.add(host)  # or a failure the sudo fact will report
+            return
+        password = _prompt_for_password(host)
         if not password:
-            return host.data.get("_sudo_password") == PLACEHOLDER
-        # First the placeholder: should the script fail, sudo fails (the
-        # preflight's sudo row) rather than get the password another way.
+            _no_terminal.add(host)
+            raise EOFError("no sudo password given")
+        _install_askpass_hook()
+        _passwords[host] = password
         host.data._sudo_password = PLACEHOLDER
-        host.connector_data.pop("prompted_sudo_password", None)
-        host.connector_data[askpass_cache_key(host)] = _write_askpass_script(host, password)
-        return True
 
 
-def _write_askpass_script(host: Host, password: str) -> str:
-    temp_dir = host.get_temp_dir_config()
+def _prompt_for_password(host: Host) -> str:
+    global prompting
+    with _prompt:
+        prompting = greenlet.getcurrent()
+        try:
+            return getpass(f"{host.print_prefix}sudo password: ")
+        except EOFError:
+            _no_terminal.add(host)
+            raise
+        finally:
+            prompting = None
+
+
+def _install_askpass_hook() -> None:
+    if not getattr(connector_util._ensure_sudo_askpass_set_for_host, "convecthub", False):
+        connector_util._ensure_sudo_askpass_set_for_host = _ours_or_pyinfras(
+            connector_util._ensure_sudo_askpass_set_for_host
+        )
+
+
+def _ours_or_pyinfras(pyinfras):
+    def ensure_sudo_askpass(host: Host, temp_dir: str | None = None) -> str:
+        if host not in _passwords:
+            return pyinfras(host, temp_dir=temp_dir)
+        temp_dir = temp_dir or host.get_temp_dir_config()
+        key = f"sudo_askpass_path__{temp_dir}"  # pyinfra's: its disconnect removes what it names
+        if not host.connector_data.get(key):
+            host.connector_data[key] = _write_askpass_script(host, _passwords[host], temp_dir)
+        return host.connector_data[key]
+
+    ensure_sudo_askpass.convecthub = True
+    return ensure_sudo_askpass
+
+
+def _write_askpass_script(host: Host, password: str, temp_dir: str) -> str:
     # As the login user, without sudo (no _sudo argument: not host data).
     ok, output = host.run_shell_command(StringCommand("mktemp", QuoteString(f"{temp_dir}/{ASKPASS_NAME}")))
     path = output.stdout_lines[0].strip() if ok and output.stdout_lines else ""
@@ -88,10 +155,14 @@ def _write_askpass_script(host: Host, password: str) -> str:
             f"{host.name}: could not create the sudo askpass script in {temp_dir} ({output.stderr.strip()}). "
             f"Fix: make {temp_dir} writable for the SSH user, or give it sudo without a password (NOPASSWD)"
         )
-    # mktemp made it 0600 and SFTP keeps the mode of a file it overwrites.
-    if not host.put_file(io.BytesIO(askpass_script(password)), path) or not host.run_shell_command(
-        StringCommand("chmod", "700", QuoteString(path))
-    )[0]:
+    reason = "the upload or chmod failed"
+    try:
+        # mktemp made it 0600 and SFTP keeps the mode of a file it overwrites.
+        written = host.put_file(io.BytesIO(askpass_script(password)), path)
+        written = written and host.run_shell_command(StringCommand("chmod", "700", QuoteString(path)))[0]
+    except Exception as error:  # e.g. SFTP's OSError on a full /tmp
+        written, reason = False, repr(error)
+    if not written:
         host.run_shell_command(StringCommand("rm", "-f", QuoteString(path)))
-        raise PyinfraError(f"{host.name}: could not write the sudo askpass script {path}")
+        raise PyinfraError(f"{host.name}: could not write the sudo askpass script {path} ({reason})")
     return path

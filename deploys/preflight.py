@@ -31,7 +31,7 @@ from convecthub.bundle.manifest import Manifest
 from convecthub.cluster import first_driver, on_each, roles_of
 from convecthub.problems import Problem, merge_same_problems
 from convecthub.ssh_probe import address_of, silent_port
-from convecthub.sudo import keep_sudo_password_off_command_lines
+from convecthub.sudo import ask_for_the_sudo_password_if_needed, keep_sudo_password_off_command_lines
 from deploys.bundle import files_needed, files_relayed_by_seed, node_bundle_directory
 from facts.bundle import VerifiedBundleFiles
 from facts.gpu import NvidiaGpus
@@ -103,6 +103,7 @@ class HostFacts:
     gpus: list | None = None
     bundle_bytes: int = 0  # of bundle files still to arrive on this host
     bundle_error: str | None = None
+    sudo_error: str | None = None  # why sudo could not even be tried
 
 
 @dataclass
@@ -153,7 +154,9 @@ def check_host(facts: HostFacts) -> Findings:
 
     if facts.uid != 0:
         # Without root, every other fact is unreadable: this is the only row.
-        if facts.uid is None:
+        if facts.sudo_error:
+            message = facts.sudo_error
+        elif facts.uid is None:
             message = "could not run a command as root through sudo (its message is in pyinfra's output above)"
         else:
             message = f"runs commands as uid {facts.uid}, not root"
@@ -444,18 +447,14 @@ def gather_host_facts(node: Host, seed: Host | None, bundle_bytes: Callable[[Hos
     facts = HostFacts(node.name, roles, {name: node.data.get(name) for name in VARIABLES})
     try:
         # This node's deploy.py may not have run apply_secrets yet.
-        keep_sudo_password_off_command_lines(node)
-    except PyinfraError as error:
-        logger.error(str(error))
-        return facts  # the sudo row
-    try:
+        if not keep_sudo_password_off_command_lines(node):
+            ask_for_the_sudo_password_if_needed(node)
         facts.uid = fact(SudoWorks)
     except EOFError:
-        # sudo asked for a password none was given for, and pyinfra's prompt
-        # had no terminal to ask on (CI, cron): the same row as a wrong one.
-        facts.uid = None
-    # A password pyinfra just prompted for goes the same way.
-    keep_sudo_password_off_command_lines(node)
+        # sudo wants a password none was given for (CI, cron).
+        facts.uid, facts.sudo_error = None, "sudo wants a password, none was given and there is no terminal to ask on"
+    except PyinfraError as error:  # e.g. the askpass script could not be written
+        facts.uid, facts.sudo_error = None, str(error)
     if facts.uid != 0:
         return facts
     workdir = facts.data.get("convect_workdir") or "/"

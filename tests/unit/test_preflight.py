@@ -3,9 +3,11 @@ problems out, each text exact), the refusal table, and the once-per-run
 gathering across hosts."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import gevent
 import pytest
+from pyinfra.connectors.util import CommandOutput, OutputLine
 
 from convecthub.problems import Problem
 from deploys.preflight import (
@@ -120,6 +122,12 @@ def test_sudo_failing_is_the_only_row():
         ("worker1", "sudo", "could not run a command as root through sudo (its message is in pyinfra's output above)",
          SUDO_FIX)
     ]
+
+
+def test_sudo_that_could_not_be_tried_says_why():
+    why = "sudo wants a password, none was given and there is no terminal to ask on"
+    facts = HostFacts("worker1", WORKER_ROLES, {"my_iface": "eth1"}, uid=None, sudo_error=why)
+    assert problems_of(facts) == [("worker1", "sudo", why, SUDO_FIX)]
 
 
 def test_sudo_not_giving_root():
@@ -466,6 +474,9 @@ def test_refusal_table_names_every_host_check_problem_and_fix():
 # -- once per run, across hosts ----------------------------------------------------------
 
 
+SUDO_PROBE = "sudo -n true 2>&1 | sed 's/^/sudo -n: /'"
+
+
 class FakeHost:
     """What gather_host_facts uses of a pyinfra Host, with canned facts."""
 
@@ -475,9 +486,18 @@ class FakeHost:
         self.facts = facts
         self.data = {"my_iface": "eth1", "convect_workdir": "/var/lib/convecthub", "http_port": 80,
                      "https_port": 443, "registry_port": 5000, "bundle_peer_port": 8473, **(data or {})}
-        self.calls = []
+        self.calls, self.commands = [], []
         self.inventory = None
-        self.connector_data = {}  # no sudo password: nothing for convecthub.sudo to do
+        # No sudo password, and sudo wants none: nothing for convecthub.sudo to do.
+        self.connector_data = {}
+        self.state = SimpleNamespace(config=SimpleNamespace(SUDO_PASSWORD=None))
+        self.print_prefix = f"[{name}] "
+
+    def run_shell_command(self, command, **arguments):
+        self.commands.append(command.get_raw_value())
+        if self.data.get("sudo_wants_a_password"):
+            return True, CommandOutput([OutputLine("stdout", "sudo -n: sudo: a password is required")])
+        return True, CommandOutput([])
 
     def get_fact(self, cls, **arguments):
         self.calls.append((cls, arguments))
@@ -541,11 +561,26 @@ def test_check_run_gathers_every_host_and_collects_all_problems():
     # Every fact is asked for so that a failure becomes a row, not a dropped host.
     for node in hosts:
         assert node.calls and all(arguments.get("_ignore_errors") is True for _, arguments in node.calls)
-    # Without sudo, nothing else is asked.
+    # Without sudo, nothing else is asked; whether sudo wants a password is asked first.
     assert [cls for cls, _ in hosts[1].calls] == [SudoWorks]
+    assert all(node.commands == [SUDO_PROBE] for node in hosts)
     # The first driver is the one whose bundle_peer_port is checked: its path includes the bundle directory.
     (resources_call,) = [arguments for cls, arguments in hosts[0].calls if cls is Resources]
     assert resources_call == {"path": "/var/lib/convecthub", "_ignore_errors": True}
+
+
+def test_sudo_wanting_a_password_with_no_terminal_to_ask_on_is_the_only_row_of_that_host(monkeypatch):
+    def no_terminal(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("convecthub.sudo.getpass", no_terminal)
+    hosts = lab_hosts()
+    hosts[1].data["sudo_wants_a_password"] = True
+    verdict = check_run(FakeState(hosts), bundle_bytes=lambda node: 0)
+    assert rows(verdict.problems) == [
+        ("worker1", "sudo", "sudo wants a password, none was given and there is no terminal to ask on", SUDO_FIX)
+    ]
+    assert hosts[1].calls == []  # not even the sudo fact: pyinfra would prompt again
 
 
 def test_check_run_passes_bundle_bytes_per_host():
