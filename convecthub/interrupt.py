@@ -8,7 +8,8 @@ follows can wait on them. This handler (installed by config.py, over pyinfra's)
 kills the operations' greenlets, exits 130 (128 + SIGINT, what a shell reports
 for a command Ctrl-C stopped) through pyinfra's usual disconnect, which also
 removes the sudo askpass scripts, and gives that disconnect GRACE_SECONDS
-before ending the process outright. A second Ctrl-C ends it outright at once.
+before ending the process outright. A Ctrl-C during the disconnect lets it
+finish; a second Ctrl-C ends the process outright at once.
 
 Nothing is left half placed: the bundle arrives under `.incoming/` and is moved
 into place only once whole, and pyinfra uploads other files to a temporary
@@ -36,11 +37,15 @@ def _end_now(*_) -> None:
     os._exit(EXIT_STATUS)
 
 
+def _stop_operations(state) -> None:
+    if state is not None and getattr(state, "pool", None) is not None:
+        state.pool.kill(block=False)
+
+
 def _stop(state) -> None:
     # From gevent's hub, outside any operation's greenlet: stop the
     # operations, then end pyinfra's main greenlet (its `finally` disconnects).
-    if state is not None and getattr(state, "pool", None) is not None:
-        state.pool.kill(block=False)
+    _stop_operations(state)
     _main_greenlet.throw(SystemExit(EXIT_STATUS))
 
 
@@ -53,12 +58,24 @@ def stop_the_run(signum, frame) -> None:
     signal.signal(signal.SIGALRM, _end_now)
     signal.alarm(GRACE_SECONDS)
 
+    from pyinfra.api.state import StateStage
     from pyinfra.context import ctx_state
 
+    state = ctx_state.get()
+    if state is not None and getattr(state, "current_stage", None) == StateStage.Disconnect:
+        return  # let the disconnect (it removes the askpass scripts) finish
+    from . import sudo
+
+    if greenlet.getcurrent() in (_main_greenlet, sudo.prompting):
+        # At pyinfra's "Press enter" prompt, or ours for a sudo password: a
+        # blocking read, so the hub would not get to run. (gevent passes a
+        # SystemExit in another greenlet on to the main one.)
+        _stop_operations(state)
+        raise SystemExit(EXIT_STATUS)
     # The handler runs in whichever greenlet the signal interrupted, often an
     # operation's, where raising would stop only that operation: the hub
     # does the stopping instead, as soon as this greenlet yields.
-    gevent.get_hub().loop.run_callback(_stop, ctx_state.get())
+    gevent.get_hub().loop.run_callback(_stop, state)
 
 
 def stop_the_run_on_ctrl_c() -> None:

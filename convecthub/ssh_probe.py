@@ -16,6 +16,8 @@ BANNER_SECONDS = 5
 
 
 def address_of(node) -> tuple[str, int] | None:
+    # The inventory's address; a HostName/Port from ~/.ssh/config is not
+    # read (a wrong guess only leaves pyinfra's message on its own).
     hostname = node.data.get("ssh_hostname") or node.name
     if hostname.startswith("@"):  # @local, @docker/...: no SSH port
         return None

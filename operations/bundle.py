@@ -59,13 +59,15 @@ def _room_for(file: BundleFile, directory: str) -> str:
     """Shell: fail naming the file and the directory unless its filesystem
     has room for it (a partial copy left by an interrupted run is replaced)."""
     incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
+    no_room = shlex.quote(
+        f"no room for bundle file {file.path} ({file.size / 1e6:.1f} MB) in {directory}: %s MB free there; "
+        "free space on that filesystem or set convect_workdir to a larger one, then run the deploy again\n"
+    )
     return (
-        f"free=$(df --output=avail -B1 {shlex.quote(directory)} | tail -n 1) && "
+        f"free=$(df --output=avail -B1 {shlex.quote(directory)} | tail -n 1) && [ -n \"$free\" ] && "
         f"partial=$(stat -c %s {incoming} 2>/dev/null || echo 0) && "
         f"if [ $((free + partial)) -lt {file.size} ]; then "
-        f'echo "no room for bundle file {file.path} ({file.size / 1e6:.1f} MB) in {directory}: '
-        f"$((free / 1000000)) MB free there; free space on that filesystem or set convect_workdir to a larger "
-        f'one, then run the deploy again" >&2; exit 1; fi'
+        f'printf {no_room} "$((free / 1000000))" >&2; exit 1; fi'
     )
 
 
@@ -142,12 +144,15 @@ def fetched_files(base_url: str, directory: str, files: list, peer: Host):
     for file in missing:
         url = f"{base_url}/{file.path}"
         incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
+        unreachable = shlex.quote(
+            f"could not fetch bundle file {file.path} from {url}: is the peer node up and reachable on the "
+            "private network?"
+        )
         yield StringCommand(
-            f"mkdir -p $(dirname {incoming}) && {_room_for(file, directory)} && "
+            f'mkdir -p "$(dirname {incoming})" && {_room_for(file, directory)} && {{ '
             "curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 1 "
             f"--output {incoming} {shlex.quote(url)} || "
-            f'{{ echo "could not fetch bundle file {file.path} from {url}: is the peer node up and '
-            f'reachable on the private network?" >&2; rm -f {incoming}; exit 1; }}'
+            f"{{ echo {unreachable} >&2; rm -f {incoming}; exit 1; }}; }}"
         )
         yield _install_checked(directory, file.path, file.sha256)
 

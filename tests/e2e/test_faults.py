@@ -23,7 +23,9 @@ import dataclasses
 import io
 import json
 import os
+import pty
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -368,14 +370,51 @@ def test_sudo_needing_a_password_none_was_given_for_stops_before_any_operation(l
     assert result.returncode == 1
     assert "Starting operation" not in result.stderr and '"totals"' not in result.stdout
     assert ours_on_nodes(lab) == {"master": [], "worker1": []}
-    # pyinfra asked, with no terminal to ask on (its prompt is coloured).
+    # The deploy asked (sudo -n said it wants a password), with no terminal to ask on.
     assert "[worker1] sudo password: " in re.sub(r"\x1b\[[0-9;]*m", "", result.stderr)
 
 
 def test_sudo_needing_a_password_none_was_given_for_is_named_without_a_traceback(lab):
     stderr = RUNS["no-sudo-password"]
     assert "Traceback" not in stderr
-    assert f"    worker1\n        {SUDO_ROW}" in stderr
+    assert ("    worker1\n        sudo: sudo wants a password, none was given and there is no terminal to ask on\n"
+            f"        fix: {SUDO_FIX}") in stderr
+
+
+def test_ctrl_c_at_the_sudo_password_prompt_ends_the_run_with_130_at_once(lab):
+    """On a terminal this time: the deploy asks for worker1's sudo password;
+    Ctrl-C there (the terminal sends SIGINT) ends the run."""
+    path = inventory(lab, "sudo-prompt-tty", sudo={"worker1": None})
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: pyinfra, with the pty as its controlling terminal
+        os.chdir(REPO)
+        os.execve(PYINFRA, [PYINFRA, str(path), "-y", "deploy.py"], operator_environment())
+    output = b""
+    deadline = time.monotonic() + 120
+    while b"sudo password: " not in output and time.monotonic() < deadline:
+        if select.select([terminal], [], [], 1)[0]:
+            output += os.read(terminal, 4096)
+    assert b"sudo password: " in output, output.decode(errors="replace")[-2000:]
+    interrupted = time.monotonic()
+    os.write(terminal, b"\x03")
+    code = None
+    while code is None and time.monotonic() - interrupted < 30:
+        if select.select([terminal], [], [], 0.2)[0]:
+            try:
+                output += os.read(terminal, 4096)
+            except OSError:  # the child closed the terminal
+                pass
+        done, status = os.waitpid(pid, os.WNOHANG)
+        code = os.waitstatus_to_exitcode(status) if done else None
+    if code is None:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    os.close(terminal)
+    text = output.decode(errors="replace")
+    assert code == 130, text[-2000:]
+    assert time.monotonic() - interrupted < 5, "it ended only after the 10 s grace: the disconnect did not run"
+    assert "--> Interrupted (Ctrl-C)" in text and "Traceback" not in text
+    assert ours_on_nodes(lab) == {"master": [], "worker1": []}
 
 
 def test_my_iface_missing_on_one_node_is_named_and_nothing_runs(lab):

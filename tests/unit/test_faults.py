@@ -75,13 +75,15 @@ def test_the_disk_message_tells_free_space_from_what_is_needed_below_one_gb():
 # -- the room check before each bundle upload (operations/bundle.py) ----------
 
 
-def run_room_check(tmp_path, free_bytes: int, size: int, partial: bytes = b""):
-    """The check's shell, run here with a `df` that reports `free_bytes`."""
+def run_room_check(tmp_path, free_bytes: int | None, size: int, partial: bytes = b""):
+    """The check's shell, run here with a `df` that reports `free_bytes` (None: a df that fails)."""
     from operations.bundle import BundleFile, _room_for
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "df").write_text(f"#!/bin/sh\necho '   Avail'\necho ' {free_bytes}'\n")
+    df = "echo 'df: cannot read table of mounted file systems' >&2; exit 1" if free_bytes is None else \
+        f"echo '   Avail'; echo ' {free_bytes}'"
+    (bin_dir / "df").write_text(f"#!/bin/sh\n{df}\n")
     (bin_dir / "df").chmod(0o755)
     bundle = tmp_path / "bundle"
     (bundle / ".incoming" / "images").mkdir(parents=True)
@@ -107,3 +109,9 @@ def test_an_upload_with_room_or_replacing_a_partial_copy_goes_ahead(tmp_path):
     (tmp_path / "again").mkdir()
     result, _ = run_room_check(tmp_path / "again", free_bytes=5_000_000, size=12_000_000, partial=b"x" * 7_000_000)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_df_that_fails_stops_the_upload_with_its_own_words_not_a_room_figure(tmp_path):
+    result, _ = run_room_check(tmp_path, free_bytes=None, size=12_000_000)
+    assert result.returncode != 0
+    assert "df: cannot read table of mounted file systems" in result.stderr and "no room" not in result.stderr
