@@ -140,13 +140,12 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
         if password:
             host.data._sudo_password = password
     if at_deploy_time:
-        from .sudo import ask_for_the_sudo_password_if_needed, keep_sudo_password_off_command_lines
+        from .sudo import keep_sudo_password_off_command_lines
 
-        if not keep_sudo_password_off_command_lines(host, environ):
-            try:
-                ask_for_the_sudo_password_if_needed(host)
-            except EOFError:
-                pass  # no terminal: the preflight reports it, in its table
+        try:
+            keep_sudo_password_off_command_lines(host, environ)
+        except EOFError:
+            pass  # sudo wants a password and there is no terminal: the preflight's table says so
 
 
 def load_or_create_htpasswd(path: Path, user: str, password: str) -> str:

@@ -72,44 +72,42 @@ def sudo_password_of(host: Host, environ=None) -> str | None:
 
 
 def keep_sudo_password_off_command_lines(host: Host, environ=None) -> bool:
-    """Keep the host's sudo password (if it has one) for its askpass script
-    and leave only the placeholder in its data. True if it has one."""
-    password = sudo_password_of(host, environ)
-    if not password:
-        return False
-    _install_askpass_hook()
-    _passwords[host] = password
-    host.data._sudo_password = PLACEHOLDER
-    return True
-
-
-def ask_for_the_sudo_password_if_needed(host: Host) -> None:
-    """For a host with no sudo password given: if sudo (``sudo -n true``, as
-    the login user) says it needs one, ask on the terminal and keep it.
-    EOFError when there is no terminal to ask on (again on later calls).
+    """Find the host's sudo password (given, or asked for on the terminal
+    when ``sudo -n`` says it wants one), keep it for the host's askpass
+    script and leave only the placeholder in its data. True if it has one;
+    EOFError when sudo wants one and there is no terminal to ask on (again
+    on later calls).
 
     Call it before the host enters any @deploy (apply_secrets does): a
     @deploy keeps the global arguments, ``_sudo_password`` too, it began with.
-    One prompt per host, whichever greenlet asks first; the others wait."""
+    One question per host, whichever greenlet asks first; the others wait."""
     with _locks.setdefault(host, BoundedSemaphore()):
-        if sudo_password_of(host) or host in _passwordless:
-            return
-        if host in _no_terminal:
-            raise EOFError("no terminal to ask for the sudo password on")
-        # Through a pipe, so the command succeeds: on sudo's "a password is
-        # required" pyinfra would otherwise prompt and retry by itself.
-        _, output = host.run_shell_command(StringCommand("sudo -n true 2>&1 | sed 's/^/sudo -n: /'"))
-        said = {line.line.strip().removeprefix("sudo -n: ") for line in output.combined_lines}
-        if said.isdisjoint(connector_util.SUDO_PASSWORD_REQUIRED_LINES):
-            _passwordless.add(host)  # or a failure the sudo fact will report
-            return
-        password = _prompt_for_password(host)
+        password = sudo_password_of(host, environ) or _ask_if_sudo_wants_one(host)
         if not password:
-            _no_terminal.add(host)
-            raise EOFError("no sudo password given")
+            return False
         _install_askpass_hook()
         _passwords[host] = password
         host.data._sudo_password = PLACEHOLDER
+        return True
+
+
+def _ask_if_sudo_wants_one(host: Host) -> str | None:
+    if host in _passwordless:
+        return None
+    if host in _no_terminal:
+        raise EOFError("no terminal to ask for the sudo password on")
+    # Through a pipe, so the command succeeds: on sudo's "a password is
+    # required" pyinfra would otherwise prompt and retry by itself.
+    _, output = host.run_shell_command(StringCommand("sudo -n true 2>&1 | sed 's/^/sudo -n: /'"))
+    said = {line.line.strip().removeprefix("sudo -n: ") for line in output.combined_lines}
+    if said.isdisjoint(connector_util.SUDO_PASSWORD_REQUIRED_LINES):
+        _passwordless.add(host)  # or a failure the sudo fact will report
+        return None
+    password = _prompt_for_password(host)
+    if not password:
+        _no_terminal.add(host)
+        raise EOFError("no sudo password given")
+    return password
 
 
 def _prompt_for_password(host: Host) -> str:

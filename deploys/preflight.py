@@ -31,7 +31,7 @@ from convecthub.bundle.manifest import Manifest
 from convecthub.cluster import first_driver, on_each, roles_of
 from convecthub.problems import Problem, merge_same_problems
 from convecthub.ssh_probe import address_of, silent_port
-from convecthub.sudo import ask_for_the_sudo_password_if_needed, keep_sudo_password_off_command_lines
+from convecthub.sudo import keep_sudo_password_off_command_lines
 from deploys.bundle import files_needed, files_relayed_by_seed, node_bundle_directory
 from facts.bundle import VerifiedBundleFiles
 from facts.gpu import NvidiaGpus
@@ -447,8 +447,7 @@ def gather_host_facts(node: Host, seed: Host | None, bundle_bytes: Callable[[Hos
     facts = HostFacts(node.name, roles, {name: node.data.get(name) for name in VARIABLES})
     try:
         # This node's deploy.py may not have run apply_secrets yet.
-        if not keep_sudo_password_off_command_lines(node):
-            ask_for_the_sudo_password_if_needed(node)
+        keep_sudo_password_off_command_lines(node)
         facts.uid = fact(SudoWorks)
     except EOFError:
         # sudo wants a password none was given for (CI, cron).

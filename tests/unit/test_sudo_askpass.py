@@ -8,12 +8,7 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.connectors.util import CommandOutput, OutputLine, clear_askpass_cache, make_unix_command_for_host
 
 import convecthub.sudo as sudo
-from convecthub.sudo import (
-    PLACEHOLDER,
-    ask_for_the_sudo_password_if_needed,
-    askpass_script,
-    keep_sudo_password_off_command_lines,
-)
+from convecthub.sudo import PLACEHOLDER, askpass_script, keep_sudo_password_off_command_lines
 
 SUDO_PROBE = "sudo -n true 2>&1 | sed 's/^/sudo -n: /'"
 PASSWORD = "it's a \"long\" $(secret) `pass` word\\ 1"
@@ -124,7 +119,7 @@ def test_a_host_sudo_wants_a_password_for_is_asked_before_any_sudo_command(monke
     node = RecordingNode(host, sudo_wants_a_password=True)
     monkeypatch.setattr(sudo, "getpass", lambda prompt: PASSWORD)
 
-    ask_for_the_sudo_password_if_needed(host)
+    assert keep_sudo_password_off_command_lines(host, environ={})
 
     assert node.commands == [SUDO_PROBE]
     assert host.data._sudo_password == PLACEHOLDER
@@ -137,15 +132,17 @@ def test_a_passwordless_sudo_is_not_asked_and_no_terminal_is_an_eoferror(monkeyp
 
     monkeypatch.setattr(sudo, "getpass", no_terminal)
     nopasswd = make_host()
-    RecordingNode(nopasswd)
-    ask_for_the_sudo_password_if_needed(nopasswd)
+    node = RecordingNode(nopasswd)
     assert not keep_sudo_password_off_command_lines(nopasswd, environ={})
+    assert not keep_sudo_password_off_command_lines(nopasswd, environ={})
+    assert node.commands == [SUDO_PROBE]  # asked once
     assert nopasswd.data.get("_sudo_password") is None
 
     wants = make_host()
     RecordingNode(wants, sudo_wants_a_password=True)
-    with pytest.raises(EOFError):
-        ask_for_the_sudo_password_if_needed(wants)
+    for _ in range(2):  # the second time without asking again
+        with pytest.raises(EOFError):
+            keep_sudo_password_off_command_lines(wants, environ={})
 
 
 def test_a_script_that_cannot_be_written_names_the_host_and_leaves_no_password_to_fall_back_on():
