@@ -19,7 +19,7 @@ def docker_client():
         client = docker.from_env(timeout=300)
         client.ping()
     except Exception as error:  # no engine: the e2e tier cannot run here
-        message = f"no Docker engine answers ({error}); run scripts/ensure-docker.sh"
+        message = f"no Docker engine answers ({error}); run scripts/ensure-provisioner.sh (or make provisioner)"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)

@@ -101,7 +101,7 @@ def ensure_node_image(client: docker.DockerClient, recipe: ImageRecipe = ImageRe
         return recipe.tag
     if not shutil.which("debootstrap"):
         raise RuntimeError(
-            "building the lab's node image needs debootstrap: run scripts/ensure-docker.sh "
+            "building the lab's node image needs debootstrap: run scripts/ensure-provisioner.sh "
             "as root (it installs it), or 'apt-get install debootstrap'"
         )
     with tempfile.TemporaryDirectory(prefix="convecthub-lab-rootfs-", dir="/var/tmp") as tmp:

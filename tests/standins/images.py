@@ -27,7 +27,7 @@ def static_busybox() -> Path:
     found = shutil.which("busybox")
     if found:
         return Path(found)
-    raise RuntimeError("no busybox found: apt-get install busybox-static")
+    raise RuntimeError("no busybox found: run scripts/ensure-provisioner.sh (or apt-get install busybox-static)")
 
 
 def write_rootfs_tar(path: Path, *, replaces: str, padding: int = 0) -> Path:
