@@ -132,17 +132,18 @@ if host == first:
         device_plugin_image=device_plugin if cluster.any_gpu(inventory) else None,
         staging_dir=staging,
     )
-    for node in inventory.iter_activated_hosts():
+    # Node names of the hosts still in the run (a failed host is left out).
+    names = cluster.on_each(cluster.node_name, list(inventory.iter_activated_hosts()))
+    for node, name in names.items():
         if node.data.get("has_gpu"):
             k3s.node_labelled(
                 name="GPU node labelled for the device plugin",
-                node=cluster.node_name(node),
+                node=name,
                 label="nvidia.com/gpu.present",
                 value="true",
             )
-    nodes = list(inventory.iter_activated_hosts())
     verify(
-        nodes=dict(zip(cluster.on_each(cluster.node_name, nodes), nodes)),
+        nodes={name: node for node, name in names.items()},
         login_url=f"https://{first_address}:{https_port}/hub/login",
         registry_address=registry_address,
         registry_host=cluster.registry_host(inventory).name,

@@ -10,6 +10,7 @@ import functools
 from pathlib import Path
 
 import gevent
+from gevent import GreenletExit
 from gevent.lock import BoundedSemaphore
 from pyinfra.api import Host
 from pyinfra.context import ctx_host
@@ -21,6 +22,36 @@ from .variables import ROLE_GROUPS
 
 # `uname -m` -> the architecture names K3s and image indexes use.
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+class HostFailed(Exception):
+    """Another host's fact is missing because pyinfra failed that host (it
+    could not connect, sudo refused, its connection dropped). ``on_each``
+    leaves such a host out; anywhere else it names the host, not a None."""
+
+    def __init__(self, host: Host):
+        super().__init__(f"{host.name} failed earlier in this run (pyinfra printed why above)")
+        self.host = host
+
+
+class ThisHostFailed(GreenletExit):
+    """The calling greenlet's own host has failed. A GreenletExit on purpose:
+    pyinfra's deploy-file loader stops the whole run for an Exception, while
+    this ends only the failed host's greenlet, quietly (pyinfra has printed
+    why and keeps the host out of the run), so the host fails alone."""
+
+
+def fact_of(host: Host, fact_class, **arguments):
+    """``host.get_fact``, or HostFailed/ThisHostFailed where the host has
+    failed (before asking, or because asking failed it): never a None
+    standing for a host that is gone."""
+    if host not in host.state.failed_hosts:
+        value = host.get_fact(fact_class, **arguments)
+        if value is not None or host not in host.state.failed_hosts:
+            return value
+    if ctx_host.isset() and ctx_host.get() is host:
+        raise ThisHostFailed(f"{host.name} failed earlier in this run")
+    raise HostFailed(host)
 
 
 def cache(function):
@@ -47,13 +78,31 @@ def cache(function):
     return once
 
 
-def on_each(function, hosts) -> list:
-    """``function(host)`` for every host at once, one greenlet each, results
-    in the order of ``hosts``. Asking the hosts one after the other from one
-    greenlet costs a round trip per host, in a row."""
-    jobs = [gevent.spawn(function, host) for host in hosts]
-    gevent.joinall(jobs, raise_error=True)
-    return [job.value for job in jobs]
+def on_each(function, hosts) -> dict:
+    """``{host: function(host)}`` for every host at once, one greenlet each,
+    in the order of ``hosts``; a host that has failed (HostFailed) is left
+    out. Asking the hosts one after the other from one greenlet costs a round
+    trip per host, in a row. Any other error is raised here, in the caller's
+    greenlet, and not also printed by gevent as an unhandled one."""
+
+    def answer(host):
+        try:
+            return True, function(host)
+        except (HostFailed, ThisHostFailed):
+            return False, None
+        except Exception as error:
+            return False, error
+
+    jobs = [gevent.spawn(answer, host) for host in hosts]
+    gevent.joinall(jobs)
+    results = {}
+    for host, job in zip(hosts, jobs):
+        answered, value = job.value
+        if isinstance(value, Exception):
+            raise value
+        if answered:
+            results[host] = value
+    return results
 
 
 def roles_of(host: Host) -> set:
@@ -70,7 +119,7 @@ def first_driver(inventory) -> Host:
 def private_address(host: Host) -> str:
     """The host's IPv4 address on `my_iface`, without the prefix length."""
     iface = host.data.get("my_iface")
-    addresses = host.get_fact(InterfaceAddresses).get(iface)
+    addresses = fact_of(host, InterfaceAddresses).get(iface)
     if not addresses:
         raise ValueError(f"{host.name}: my_iface={iface!r} has no IPv4 address")
     return addresses[0].split("/")[0]
@@ -79,12 +128,12 @@ def private_address(host: Host) -> str:
 @cache
 def node_name(host: Host) -> str:
     """The host's K3s node name: K3s names a node after its hostname."""
-    return host.get_fact(Hostname)
+    return fact_of(host, Hostname)
 
 
 @cache
 def architecture(host: Host) -> str:
-    machine = host.get_fact(Arch)
+    machine = fact_of(host, Arch)
     try:
         return ARCHES[machine]
     except KeyError:

@@ -12,7 +12,7 @@ from pyinfra import host, inventory
 from pyinfra.api import deploy
 
 from convecthub.bundle.manifest import Manifest
-from convecthub.cluster import architecture, first_driver, on_each, private_address, roles_of
+from convecthub.cluster import architecture, fact_of, first_driver, on_each, private_address, roles_of
 from facts.bundle import VerifiedBundleFiles
 from operations import bundle
 from operations.bundle import BundleFile
@@ -36,14 +36,14 @@ def files_relayed_by_seed(manifest: Manifest) -> list:
 def peers_missing_files(manifest: Manifest, seed) -> bool:
     def missing_files(peer) -> bool:
         files = files_needed(manifest, peer)
-        verified = peer.get_fact(
-            VerifiedBundleFiles, directory=node_bundle_directory(peer.data), paths=[f.path for f in files]
+        verified = fact_of(
+            peer, VerifiedBundleFiles, directory=node_bundle_directory(peer.data), paths=[f.path for f in files]
         )
         return any(verified.get(f.path) != f.sha256 for f in files)
 
     # Every peer at once: one round trip's time, not one per peer in a row.
     peers = [peer for peer in inventory.iter_activated_hosts() if peer != seed]
-    return any(on_each(missing_files, peers))
+    return any(on_each(missing_files, peers).values())
 
 
 @deploy("Distribute the air-gap bundle")

@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
-import gevent
 from gevent.event import AsyncResult
 from pyinfra import host
 from pyinfra import logger
@@ -484,8 +483,9 @@ def check_run(state, bundle_bytes: Callable[[Host], int]) -> Verdict:
     except (IndexError, KeyError, TypeError):
         seed = None  # the inventory check reports a missing driver group
     active = [node for node in inventory if node in state.active_hosts]
-    jobs = [gevent.spawn(gather_host_facts, node, seed, bundle_bytes) for node in active]
-    gevent.joinall(jobs, raise_error=True)
+    # A host that fails while its facts are gathered (its connection drops)
+    # is left out: pyinfra has printed why and fails it alone.
+    gathered = on_each(lambda node: gather_host_facts(node, seed, bundle_bytes), active)
 
     unreached = [node for node in inventory if state.is_host_in_limit(node) and node not in state.activated_hosts]
     silences = on_each(lambda node: silent_port(address_of(node)), unreached)
@@ -496,14 +496,14 @@ def check_run(state, bundle_bytes: Callable[[Host], int]) -> Verdict:
             f"could not connect{': ' + silence if silence else ''} (pyinfra's connection error is above)",
             "make the host reachable (ssh_hostname, ssh_port, ssh_user, ssh_key), or leave it out with --limit",
         )
-        for node, silence in zip(unreached, silences)
+        for node, silence in silences.items()
     ]
     warnings = {}
-    for job in jobs:
-        findings = check_host(job.value)
+    for facts in gathered.values():
+        findings = check_host(facts)
         problems += findings.problems
-        warnings[job.value.name] = findings.warnings
-    return Verdict(merge_same_problems(problems), warnings, len(active))
+        warnings[facts.name] = findings.warnings
+    return Verdict(merge_same_problems(problems), warnings, len(gathered))
 
 
 # One verdict per pyinfra run, whichever host asks first; the others wait on it.
