@@ -41,6 +41,9 @@ CONVECTHUB_VARIABLES = (
     "convecthub_state_dir",
 )
 
+# pyinfra's own variables that group_data/all.py gives other defaults, after ours.
+PYINFRA_DEFAULTS = ("ssh_strict_host_key_checking",)
+
 BOOLEAN_VARIABLES = ("has_gpu", "install_nvidia_driver", "nvidia_reboot", "install_docker", "keep_registry_data", "reset_remove_packages")
 
 # ssh_port is pyinfra's; the others are ours. All must be ints in 1..65535.

@@ -89,3 +89,10 @@ bundle_peer_port = 8473
 # Local directory (on the provisioner, relative to where pyinfra runs) for
 # generated secrets: one per cluster, e.g. .convecthub/lab (git-ignored).
 convecthub_state_dir = ".convecthub"
+
+# --- pyinfra's own variables, with other defaults than pyinfra's ---
+
+# A host seen for the first time: save its key and print its fingerprint, as
+# OpenSSH's StrictHostKeyChecking=accept-new (pyinfra's default asks on the
+# terminal). A changed key is always refused. "yes": known keys only.
+ssh_strict_host_key_checking = "accept-new"

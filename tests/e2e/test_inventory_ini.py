@@ -3,6 +3,8 @@ pyinfra inventory does, sudo password (ansible_sudo_pass) included."""
 
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 
@@ -10,7 +12,7 @@ import pytest
 
 from tests.lab.lab import topology
 
-from .conftest import REPO, run_pyinfra
+from .conftest import REPO, exec_on, run_pyinfra
 
 pytestmark = pytest.mark.e2e
 
@@ -23,8 +25,10 @@ def lab(lab_factory):
     return lab_factory("convecthub-e2e-ini", nodes, "10.213.60.0/24")
 
 
-def write_manual_style_inventory(lab, path):
-    """An inventory in the manual's format, for the lab's nodes."""
+def write_manual_style_inventory(lab, path, pinned_host_keys=True):
+    """An inventory in the manual's format, for the lab's nodes; with
+    ``pinned_host_keys``, it names the lab's known_hosts file (the lab
+    pinned every node's key in it)."""
     state = lab.state_dir
     lines = []
     for node in lab.nodes:
@@ -35,8 +39,9 @@ def write_manual_style_inventory(lab, path):
             f"ansible_ssh_port={node.spec.ssh_port}",
             f"ansible_ssh_private_key_file='{state / 'id_ed25519'}'",
             "my_iface=eth1",
-            f"ssh_known_hosts_file={state / 'known_hosts'}",
         ]
+        if pinned_host_keys:
+            fields.append(f"ssh_known_hosts_file={state / 'known_hosts'}")
         if node.spec.data.get("has_gpu"):
             fields.append("has_gpu=true")
         if node.sudo_password_file:
@@ -58,8 +63,10 @@ def write_manual_style_inventory(lab, path):
     path.chmod(0o600)
 
 
-def run_with_ini(ini_path, *arguments):
+def run_with_ini(ini_path, *arguments, home=None):
     env = {**os.environ, "CONVECTHUB_ANSIBLE_INVENTORY": str(ini_path)}
+    if home is not None:
+        env["HOME"] = str(home)
     pyinfra = str(os.path.join(os.path.dirname(sys.executable), "pyinfra"))
     return subprocess.run(
         [pyinfra, "inventories/ansible.py", *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
@@ -95,3 +102,68 @@ def test_wrong_sudo_password_in_the_ini_is_named_by_host(lab, tmp_path):
     assert "worker1: sudo failed for SSH user 'vagrant'" in result.stderr
     assert "Traceback" not in result.stderr
     assert "wrong-password" not in result.stdout + result.stderr
+
+
+def fingerprint_on(lab, node_name) -> str:
+    """The node's ED25519 host key as its own ssh-keygen shows it: ``ED25519 SHA256:...``."""
+    code, output = exec_on(lab, node_name, ["ssh-keygen", "-l", "-f", "/etc/ssh/ssh_host_ed25519_key.pub"])
+    assert code == 0, output
+    _bits, fingerprint, *_, kind = output.split()
+    return f"{kind.strip('()')} {fingerprint}"
+
+
+def test_a_provisioner_without_ssh_directory_connects_and_pins_each_host_once(lab, tmp_path):
+    ini = tmp_path / "inv.toml"
+    write_manual_style_inventory(lab, ini, pinned_host_keys=False)
+    home = tmp_path / "new-operator"
+    home.mkdir()
+    assert not (home / ".ssh").exists()
+
+    first = run_with_ini(ini, "-y", DEPLOY, home=home)
+
+    assert first.returncode == 0, first.stderr[-3000:]
+    known_hosts = home / ".ssh" / "known_hosts"
+    assert stat.S_IMODE((home / ".ssh").stat().st_mode) == 0o700
+    assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
+    for node in lab.nodes:
+        assert f"added host key for {node.spec.name} ({fingerprint_on(lab, node.spec.name)})" in first.stderr
+    assert sorted(line.split()[0] for line in known_hosts.read_text().splitlines()) == sorted(
+        f"[127.0.0.1]:{node.spec.ssh_port}" for node in lab.nodes
+    )
+    again = run_with_ini(ini, "-y", DEPLOY, home=home)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "added host key" not in again.stderr
+    assert "Traceback" not in first.stderr + again.stderr
+
+
+@pytest.fixture
+def worker2_rekeyed(lab):
+    """worker2 with new host keys (a reinstalled machine, or someone else at
+    its address); its old keys are put back afterwards."""
+    keep = "mkdir -p /root/old-host-keys && cp -p /etc/ssh/ssh_host_* /root/old-host-keys/"
+    rekey = "rm -f /etc/ssh/ssh_host_* && ssh-keygen -A && systemctl restart ssh"
+    old = fingerprint_on(lab, "worker2")
+    assert exec_on(lab, "worker2", ["sh", "-c", f"{keep} && {rekey}"])[0] == 0
+    new = fingerprint_on(lab, "worker2")
+    assert new != old
+    yield old, new
+    restore = "cp -p /root/old-host-keys/* /etc/ssh/ && systemctl restart ssh"
+    assert exec_on(lab, "worker2", ["sh", "-c", restore])[0] == 0
+    assert fingerprint_on(lab, "worker2") == old
+
+
+def test_a_changed_host_key_is_refused_naming_the_host_before_any_operation(lab, tmp_path, worker2_rekeyed):
+    old, new = worker2_rekeyed
+    ini = tmp_path / "inv.toml"
+    write_manual_style_inventory(lab, ini)
+
+    result = run_with_ini(ini, "-y", "deploy.py")
+
+    assert result.returncode != 0
+    port = lab.nodes[2].spec.ssh_port
+    assert "[worker2] SSH host key changed" in result.stderr
+    assert f"holds {old} for [127.0.0.1]:{port}, the host now offers {new}" in result.stderr
+    assert f"-R '[127.0.0.1]:{port}'" in result.stderr
+    assert re.search(r"\n    worker2\n        ssh: could not connect", result.stderr), result.stderr[-3000:]
+    assert "--> Beginning operation run" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ from convecthub.variables import (
     BOOLEAN_VARIABLES,
     CONVECTHUB_VARIABLES,
     LOCAL_FILE_VARIABLES,
+    PYINFRA_DEFAULTS,
     PORT_VARIABLES,
     SECRET_VARIABLES,
 )
@@ -20,7 +21,7 @@ def test_group_data_defines_exactly_the_catalogued_variables_in_order():
     tree = ast.parse(ALL_PY.read_text())
     names = [node.targets[0].id for node in tree.body if isinstance(node, ast.Assign)]
 
-    assert names == list(CONVECTHUB_VARIABLES)
+    assert names == list(CONVECTHUB_VARIABLES) + list(PYINFRA_DEFAULTS)
 
 
 def test_every_assignment_has_a_comment_saying_why():
@@ -54,4 +55,4 @@ def test_docs_table_lists_every_variable():
     docs = (REPO / "docs" / "inventory.md").read_text()
     rows = {line.split("|")[1].strip().strip("`") for line in docs.splitlines() if line.startswith("| `")}
 
-    assert set(CONVECTHUB_VARIABLES) <= rows
+    assert set(CONVECTHUB_VARIABLES) | set(PYINFRA_DEFAULTS) <= rows
