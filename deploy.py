@@ -7,11 +7,10 @@ bundle on the provisioner, then every host's preflight.
 
 import getpass
 import os
-import posixpath
 
 from pyinfra import host, inventory, state
 
-from convecthub import cluster
+from convecthub import cluster, footprint
 from convecthub.check import require_valid_inventory, require_verified_bundle
 from convecthub.provisioner import front_certificate, operator_values, registry_credentials, registry_tls
 from convecthub.secrets import apply_secrets
@@ -38,7 +37,7 @@ roles = cluster.roles_of(host)
 first = cluster.first_driver(inventory)
 drivers = inventory.get_group("driver")
 registry_address = cluster.registry_address(inventory)
-staging = posixpath.join(host.data.convect_workdir, ".staging")
+staging = footprint.staging_directory(host.data.convect_workdir)
 bundle_directory = node_bundle_directory(host.data)
 gpu_label = ["nvidia.com/gpu.present=true"] if host.data.get("has_gpu") else []
 
@@ -95,7 +94,7 @@ if "driver" in roles:
             iface=host.data.my_iface,
             tls_sans=[cluster.private_address(driver) for driver in drivers],
             labels=gpu_label,
-            join_url=None if host == first else f"https://{first_address}:6443",
+            join_url=None if host == first else footprint.k3s_api_url(first_address),
             cluster_init=len(drivers) > 1 and host == first,
         ),
         is_first=host == first,
@@ -106,7 +105,7 @@ else:
     k3s_agent(
         config_text=agent_config(
             token=host.data.convect_token,
-            server_url=f"https://{first_address}:6443",
+            server_url=footprint.k3s_api_url(first_address),
             node_ip=cluster.private_address(host),
             iface=host.data.my_iface,
             labels=gpu_label,

@@ -8,10 +8,8 @@ from pathlib import Path
 import yaml
 from pyinfra.api.exceptions import PyinfraError
 
-from . import cluster, tls
+from . import cluster, footprint, tls
 from .secrets import load_or_create_htpasswd, state_file_path
-
-REGISTRY_USER = "convecthub"
 
 
 def _state_dir(data, state) -> Path:
@@ -47,7 +45,9 @@ def front_certificate(data, state, inventory) -> tls.CertPair:
 def registry_credentials(data, state) -> tuple:
     """(password, htpasswd line) of the registry's one user."""
     password = data.registry_password
-    line = load_or_create_htpasswd(state_file_path(data.get("convecthub_state_dir"), state.cwd), REGISTRY_USER, password)
+    line = load_or_create_htpasswd(
+        state_file_path(data.get("convecthub_state_dir"), state.cwd), footprint.REGISTRY_USER, password
+    )
     return password, line
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from . import footprint
 from .inventory_model import HostEntry
 from .problems import Problem, merge_same_problems
 from .variables import (
@@ -32,7 +33,7 @@ PLACEHOLDER_TOKEN = "k3s_hub_token"  # the manual's example value
 MIN_TOKEN_LENGTH = 32
 
 # Ports every node already uses: serving JupyterHub on one breaks the cluster.
-K3S_PORTS = {6443: "the Kubernetes API", 10250: "the kubelet", 2379: "etcd", 2380: "etcd"}
+K3S_PORTS = footprint.K3S_PORTS
 
 # Linux interface names: at most 15 characters, no spaces or slashes.
 INTERFACE_NAME = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
@@ -78,8 +79,7 @@ def _group_problems(hosts: Sequence[HostEntry]):
         yield Problem(
             ", ".join(drivers),
             "driver",
-            f"group has {len(drivers)} hosts, but a K3s HA control plane needs an odd "
-            "number to keep etcd quorum",
+            f"group has {len(drivers)} hosts, but a K3s HA control plane needs an odd number to keep etcd quorum",
             "use 1, 3 or 5 driver hosts",
         )
 
@@ -144,8 +144,7 @@ def _boolean_problems(host: HostEntry):
             host.name,
             variable,
             f"is {_describe(host.data[variable])}, not a boolean",
-            f"write {variable}=true or {variable}=false in an INI inventory, "
-            "True or False in a pyinfra inventory",
+            f"write {variable}=true or {variable}=false in an INI inventory, True or False in a pyinfra inventory",
         )
 
 
@@ -202,7 +201,7 @@ def _path_problems(host: HostEntry, base: Path):
             host.name,
             "convect_workdir",
             f"is {_describe(workdir)}, not an absolute path",
-            "use an absolute directory on the nodes, e.g. /var/lib/convecthub",
+            f"use an absolute directory on the nodes, e.g. {footprint.DEFAULT_WORKDIR}",
         )
 
     repo = host.data.get("docker_repo")
@@ -259,8 +258,7 @@ def _path_problems(host: HostEntry, base: Path):
                 host.name,
                 "ssh_key",
                 message,
-                "create the key (ssh-keygen) or correct ssh_key "
-                "(ansible_ssh_private_key_file in an INI inventory)",
+                "create the key (ssh-keygen) or correct ssh_key (ansible_ssh_private_key_file in an INI inventory)",
             )
 
 
@@ -387,9 +385,7 @@ def _cluster_wide_problems(hosts: Sequence[HostEntry]):
         if variable in SECRET_VARIABLES:
             detail = " vs ".join(", ".join(names) for names in holders.values())
         else:
-            detail = "; ".join(
-                f"{value!r} on {', '.join(names)}" for value, names in holders.items()
-            )
+            detail = "; ".join(f"{value!r} on {', '.join(names)}" for value, names in holders.items())
         yield Problem(
             ", ".join(name for names in holders.values() for name in names),
             variable,

@@ -3,6 +3,7 @@
 
 from pyinfra.api import deploy
 
+from convecthub import footprint as fp
 from operations import files, system
 
 K3S_MODULES = ("overlay", "br_netfilter")
@@ -18,14 +19,14 @@ BASE_PACKAGES = ["ca-certificates", "curl", "iptables"]
 def base_system(staging_dir: str):
     files.content(
         name="Kernel modules K3s needs, loaded at boot",
-        dest="/etc/modules-load.d/convecthub-k3s.conf",
+        dest=fp.MODULES_LOAD_FILE,
         text="".join(f"{module}\n" for module in K3S_MODULES),
         staging_dir=staging_dir,
     )
     system.modules_loaded(name="Kernel modules K3s needs, loaded now", names=list(K3S_MODULES))
     files.content(
         name="Kernel parameters K3s needs, set at boot",
-        dest="/etc/sysctl.d/90-convecthub-k3s.conf",
+        dest=fp.SYSCTL_FILE,
         text="".join(f"{key} = {value}\n" for key, value in K3S_SYSCTLS.items()),
         staging_dir=staging_dir,
     )

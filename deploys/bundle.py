@@ -6,11 +6,10 @@ the private network and checks their digests. The bytes leaving the
 provisioner do not grow with the number of nodes, and a re-run moves nothing.
 """
 
-import posixpath
-
 from pyinfra import host, inventory
 from pyinfra.api import deploy
 
+from convecthub import footprint
 from convecthub.bundle.manifest import Manifest
 from convecthub.cluster import architecture, fact_of, first_driver, on_each, private_address, roles_of
 from facts.bundle import VerifiedBundleFiles
@@ -19,7 +18,7 @@ from operations.bundle import BundleFile
 
 
 def node_bundle_directory(data) -> str:
-    return posixpath.join(data.convect_workdir, "bundle")
+    return footprint.bundle_directory(data.convect_workdir)
 
 
 def files_needed(manifest: Manifest, node) -> list:

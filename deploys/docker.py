@@ -9,9 +9,10 @@ from pyinfra.api import deploy
 from pyinfra.facts.server import LinuxDistribution, Which
 from pyinfra.operations import server, systemd
 
+from convecthub import footprint as fp
 from operations import files, system
 
-KEYRING = "/etc/apt/keyrings/convecthub-docker.asc"
+KEYRING = fp.DOCKER_KEYRING
 
 
 @deploy("Docker")
@@ -24,13 +25,13 @@ def docker_engine(docker_repo: str | None, staging_dir: str):
         server.shell(
             name="Docker repository key, from the repository itself",
             commands=[
-                f"install -d -m 755 /etc/apt/keyrings && curl -fsSL {shlex.quote(docker_repo.rstrip('/') + '/gpg')} "
+                f"install -d -m 755 {fp.APT_KEYRINGS_DIR} && curl -fsSL {shlex.quote(docker_repo.rstrip('/') + '/gpg')} "
                 f"-o {KEYRING} && chmod 644 {KEYRING}"
             ],
         )
         files.content(
             name="Docker APT source",
-            dest="/etc/apt/sources.list.d/convecthub-docker.list",
+            dest=fp.DOCKER_APT_SOURCE,
             text=f"deb [signed-by={KEYRING}] {docker_repo} {codename} stable\n",
             staging_dir=staging_dir,
         )
@@ -38,4 +39,4 @@ def docker_engine(docker_repo: str | None, staging_dir: str):
     else:
         packages = ["docker.io"]
     system.packages_installed(name="Docker packages", packages=packages)
-    systemd.service(name="Docker running", service="docker", running=True, enabled=True)
+    systemd.service(name="Docker running", service=fp.DOCKER_UNIT, running=True, enabled=True)

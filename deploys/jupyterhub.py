@@ -10,9 +10,10 @@ import copy
 import yaml
 from pyinfra.api import deploy
 
+from convecthub import footprint as fp
 from operations import files
 
-MANIFESTS_DIR = "/var/lib/rancher/k3s/server/manifests"
+MANIFESTS_DIR = fp.K3S_MANIFESTS_DIR
 NAMESPACE = "convecthub"
 RELEASE = "jupyterhub"
 TLS_SECRET = "convecthub-tls"
@@ -196,10 +197,10 @@ def device_plugin_manifest(image: str) -> str:
                             "image": image,
                             "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
                             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
-                            "volumeMounts": [{"name": "device-plugin", "mountPath": "/var/lib/kubelet/device-plugins"}],
+                            "volumeMounts": [{"name": "device-plugin", "mountPath": fp.DEVICE_PLUGINS_DIR}],
                         }
                     ],
-                    "volumes": [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
+                    "volumes": [{"name": "device-plugin", "hostPath": {"path": fp.DEVICE_PLUGINS_DIR}}],
                 },
             },
         },
@@ -220,15 +221,18 @@ def jupyterhub(
 ):
     manifests = {
         "JupyterHub chart and values (HelmChart)": (
-            "convecthub-jupyterhub.yaml", jupyterhub_manifest(chart, values, cert_pem, key_pem)
+            "convecthub-jupyterhub.yaml",
+            jupyterhub_manifest(chart, values, cert_pem, key_pem),
         ),
         "Traefik ports and certificate (HelmChartConfig)": (
-            "convecthub-traefik.yaml", traefik_manifest(http_port, https_port, cert_pem, key_pem)
+            "convecthub-traefik.yaml",
+            traefik_manifest(http_port, https_port, cert_pem, key_pem),
         ),
     }
     if device_plugin_image:
         manifests["NVIDIA device plugin"] = (
-            "convecthub-nvidia-device-plugin.yaml", device_plugin_manifest(device_plugin_image)
+            "convecthub-nvidia-device-plugin.yaml",
+            device_plugin_manifest(device_plugin_image),
         )
     for name, (filename, text) in manifests.items():
         files.content(name=name, dest=f"{MANIFESTS_DIR}/{filename}", text=text, mode="600", staging_dir=staging_dir)

@@ -3,6 +3,7 @@ private (`my_iface`) address with the cluster token."""
 
 from pyinfra.api import deploy
 
+from convecthub import footprint as fp
 from operations import k3s
 
 from .k3s_node import k3s_config_yaml, k3s_service
@@ -20,21 +21,22 @@ def agent_config(token: str, server_url: str, node_ip: str, iface: str, labels: 
 @deploy("K3s agent")
 def k3s_agent(config_text: str, server_address: str, restart_on: list, staging_dir: str):
     """Returns the start operation (the first driver waits for the nodes it started)."""
-    restart = k3s_service("agent", "k3s-agent", config_text, restart_on, staging_dir)
+    restart = k3s_service("agent", fp.K3S_AGENT_UNIT, config_text, restart_on, staging_dir)
+    api = fp.k3s_api_url(server_address)
     k3s.wait_until(
         name="The first driver's API is reachable from this agent",
-        check=f"curl -ks --max-time 5 -o /dev/null https://{server_address}:6443/cacerts",
+        check=f"curl -ks --max-time 5 -o /dev/null {api}/cacerts",
         timeout=60,
-        failure=f"cannot reach https://{server_address}:6443 over the private network: check the firewall "
-        "(TCP 6443 from the workers to the drivers) and my_iface",
+        failure=f"cannot reach {api} over the private network: check the firewall "
+        f"(TCP {fp.K3S_API_PORT} from the workers to the drivers) and my_iface",
         _if=restart,
     )
     return k3s.restarted_and_ready(
         name="Start the K3s agent",
-        unit="k3s-agent",
+        unit=fp.K3S_AGENT_UNIT,
         # Active only once K3s said READY, i.e. the server accepted the node.
-        ready_check="systemctl is-active --quiet k3s-agent",
+        ready_check=f"systemctl is-active --quiet {fp.K3S_AGENT_UNIT}",
         timeout=JOIN_TIMEOUT,
-        failure_hint="look at `journalctl -u k3s-agent` on this host (a wrong token reads 401 Unauthorized)",
+        failure_hint=f"look at `journalctl -u {fp.K3S_AGENT_UNIT}` on this host (a wrong token reads 401 Unauthorized)",
         _if=restart,
     )

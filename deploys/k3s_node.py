@@ -11,20 +11,12 @@ from pyinfra.operations import files as pyinfra_files
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
+from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
 from convecthub.images import registries_of
 from operations import bundle, files
 
 from .templating import render
-
-K3S_BINARY = "/usr/local/bin/k3s"
-K3S_CONFIG_DIR = "/etc/rancher/k3s"
-K3S_IMAGES_DIR = "/var/lib/rancher/k3s/agent/images"
-# The CA of the registry and of the HTTPS front (convecthub/tls.py).
-CLUSTER_CA_FILE = f"{K3S_CONFIG_DIR}/convecthub-ca.crt"
-REGISTRY_USER = "convecthub"
-# The usual names for K3s's subcommands.
-K3S_LINKS = ("kubectl", "crictl", "ctr")
 
 
 def registries_yaml(registry_address: str, registries: list, password: str) -> str:
@@ -34,8 +26,8 @@ def registries_yaml(registry_address: str, registries: list, password: str) -> s
         "mirrors": {name: {"endpoint": [f"https://{registry_address}"]} for name in registries},
         "configs": {
             registry_address: {
-                "auth": {"username": REGISTRY_USER, "password": password},
-                "tls": {"ca_file": CLUSTER_CA_FILE},
+                "auth": {"username": fp.REGISTRY_USER, "password": password},
+                "tls": {"ca_file": fp.CLUSTER_CA_FILE},
             }
         },
     }
@@ -78,20 +70,22 @@ def k3s_node_files(
     installed_binary = bundle.installed_from_bundle(
         name="K3s binary from the bundle",
         src=posixpath.join(bundle_directory, binary.path),
-        dest=K3S_BINARY,
+        dest=fp.K3S_BINARY,
         mode="755",
     )
-    for link in K3S_LINKS:
-        pyinfra_files.link(name=f"{link} -> k3s", path=f"/usr/local/bin/{link}", target=K3S_BINARY)
+    for link in fp.K3S_LINKS:
+        pyinfra_files.link(name=f"{posixpath.basename(link)} -> k3s", path=link, target=fp.K3S_BINARY)
     installed_images = bundle.installed_from_bundle(
         name="K3s air-gap images from the bundle",
         src=posixpath.join(bundle_directory, images.path),
-        dest=posixpath.join(K3S_IMAGES_DIR, posixpath.basename(images.path)),
+        dest=posixpath.join(fp.K3S_IMAGES_DIR, posixpath.basename(images.path)),
     )
-    ca = files.content(name="Cluster CA for K3s and its clients", dest=CLUSTER_CA_FILE, text=registry_ca, staging_dir=staging_dir)
+    ca = files.content(
+        name="Cluster CA for K3s and its clients", dest=fp.CLUSTER_CA_FILE, text=registry_ca, staging_dir=staging_dir
+    )
     mirrors = files.content(
         name="Registry mirrors for K3s (registries.yaml)",
-        dest=f"{K3S_CONFIG_DIR}/registries.yaml",
+        dest=fp.K3S_REGISTRIES_FILE,
         text=registries_yaml(
             registry_address, registries_of(e.image for e in manifest.entries if e.image), registry_password
         ),
@@ -101,21 +95,25 @@ def k3s_node_files(
     return [installed_binary, installed_images, ca, mirrors]
 
 
-
 def k3s_service(mode: str, unit: str, config_text: str, restart_on: list, staging_dir: str):
     """The configuration file and systemd unit of a K3s server or agent.
     Returns when it must (re)start: a callable, evaluated when the start
     operation runs (after these files were written): the files or anything in
     `restart_on` changed, or the unit was not running."""
     config = files.content(
-        name=f"K3s {mode} configuration", dest=f"{K3S_CONFIG_DIR}/config.yaml", text=config_text, mode="600",
+        name=f"K3s {mode} configuration",
+        dest=fp.K3S_CONFIG_FILE,
+        text=config_text,
+        mode="600",
         staging_dir=staging_dir,
     )
     unit_file = files.content(
-        name=f"K3s {mode} unit", dest=f"/etc/systemd/system/{unit}.service",
-        text=render("k3s.service.j2", mode=mode, binary=K3S_BINARY), staging_dir=staging_dir,
+        name=f"K3s {mode} unit",
+        dest=fp.unit_file(unit),
+        text=render("k3s.service.j2", mode=mode, binary=fp.K3S_BINARY),
+        staging_dir=staging_dir,
     )
     systemd.daemon_reload(name=f"Reload systemd for the K3s {mode} unit", _if=unit_file.did_change)
     changed = any_changed(config, unit_file, *restart_on)
-    running = host.get_fact(SystemdStatus).get(f"{unit}.service", False)
+    running = host.get_fact(SystemdStatus).get(fp.service(unit), False)
     return lambda: changed() or not running

@@ -4,6 +4,7 @@ more are an HA control plane with embedded etcd, the first started with
 
 from pyinfra.api import deploy
 
+from convecthub import footprint as fp
 from operations import k3s
 
 from .k3s_node import k3s_config_yaml, k3s_service
@@ -32,17 +33,19 @@ def server_config(
 
 @deploy("K3s server")
 def k3s_server(config_text: str, is_first: bool, restart_on: list, staging_dir: str):
-    restart = k3s_service("server", "k3s", config_text, restart_on, staging_dir)
+    restart = k3s_service("server", fp.K3S_SERVER_UNIT, config_text, restart_on, staging_dir)
     ready = dict(
-        unit="k3s",
+        unit=fp.K3S_SERVER_UNIT,
         ready_check="k3s kubectl get --raw /readyz >/dev/null 2>&1",
         timeout=API_TIMEOUT,
-        failure_hint="look at `journalctl -u k3s` on this host",
+        failure_hint=f"look at `journalctl -u {fp.K3S_SERVER_UNIT}` on this host",
     )
     # Every driver walks through both operations (a no-op where it is not
     # its turn), which orders the first server before the joining ones.
     k3s.restarted_and_ready(name="Start the first K3s server", **ready, _if=lambda: is_first and restart())
     k3s.restarted_and_ready(
-        name="Start the other K3s servers, one at a time", **ready, _serial=True,
+        name="Start the other K3s servers, one at a time",
+        **ready,
+        _serial=True,
         _if=lambda: not is_first and restart(),
     )

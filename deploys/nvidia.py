@@ -9,6 +9,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.files import File
 from pyinfra.operations import server
 
+from convecthub import footprint as fp
 from facts.gpu import NvidiaGpus
 from operations import system
 
@@ -36,7 +37,7 @@ def nvidia(has_gpu: bool, install_driver: bool, driver_version: str, reboot: boo
     installed = system.packages_installed(name="NVIDIA packages", packages=packages)
     # Ubuntu's driver packages ask for a reboot this way; the driver is not
     # loaded before it.
-    if host.get_fact(File, path="/var/run/reboot-required") or installed.will_change:
+    if host.get_fact(File, path=fp.REBOOT_REQUIRED_FILE) or installed.will_change:
         if reboot:
             server.reboot(name="Reboot to load the NVIDIA driver", delay=10, reboot_timeout=600)
         else:

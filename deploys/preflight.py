@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from weakref import WeakKeyDictionary
 
 from gevent.event import AsyncResult
-from pyinfra import host
-from pyinfra import logger
+from pyinfra import host, logger
 from pyinfra.api import Host, deploy
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_host, ctx_state
 
+from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
 from convecthub.cluster import first_driver, on_each, roles_of
 from convecthub.problems import Problem, merge_same_problems
@@ -36,7 +36,6 @@ from facts.bundle import VerifiedBundleFiles
 from facts.gpu import NvidiaGpus
 from facts.network import InterfaceAddresses
 from facts.system import AptWorks, ListeningTcpPorts, OsRelease, Resources, SudoWorks
-from operations.bundle import PEER_SERVER_UNIT
 
 # The manual's minimums for Master and Worker nodes. GB is 10^9 bytes: a
 # machine sold as "4 GB" whose kernel reserves some memory (MemTotal ~3.8 GiB)
@@ -67,12 +66,9 @@ class Owners:
         return holder.get("process") in self.processes or holder.get("unit") in self.units
 
 
-K3S = Owners(frozenset({"k3s", "k3s-server", "k3s-agent"}), frozenset({"k3s.service", "k3s-agent.service"}))
-REGISTRY = Owners(
-    frozenset({"docker-registry", "registry"}),
-    frozenset({"docker-registry.service", "convecthub-registry.service"}),
-)
-BUNDLE_PEER = Owners(units=frozenset({f"{PEER_SERVER_UNIT}.service"}))
+K3S = Owners(frozenset(fp.K3S_PROCESSES), frozenset(fp.service(unit) for unit in fp.K3S_UNITS))
+REGISTRY = Owners(frozenset(fp.REGISTRY_PROCESSES), frozenset({fp.service(fp.REGISTRY_UNIT)}))
+BUNDLE_PEER = Owners(units=frozenset({fp.service(fp.BUNDLE_PEER_UNIT)}))
 
 
 @dataclass(frozen=True)
@@ -183,7 +179,7 @@ def check_host(facts: HostFacts) -> Findings:
 def _check_os(os_release, problem) -> bool:
     """True when the OS is a supported family (its apt can be checked)."""
     if not os_release or not os_release.get("ID"):
-        problem("os", "could not be read from /etc/os-release", OS_FIX)
+        problem("os", f"could not be read from {fp.OS_RELEASE_FILES[0]}", OS_FIX)
         return False
     os_id = os_release["ID"].lower()
     pretty = os_release.get("PRETTY_NAME") or f"{os_release.get('NAME', os_id)} {os_release.get('VERSION_ID', '')}"
@@ -265,7 +261,7 @@ def _check_resources(facts: HostFacts, thresholds: dict, problem, warning) -> No
         problem(
             "convect_workdir",
             f"{where}, in memory and emptied at every reboot, with {_gb(free)} free; it needs {need_text}",
-            "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub",
+            f"set convect_workdir to a directory on a disk, e.g. {fp.DEFAULT_WORKDIR}",
         )
     elif free < needed:
         problem(
@@ -277,7 +273,7 @@ def _check_resources(facts: HostFacts, thresholds: dict, problem, warning) -> No
         warning(
             "convect_workdir",
             f"{where}, in memory: the bundle is lost at every reboot (the NVIDIA driver's included) and sent again",
-            "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub",
+            f"set convect_workdir to a directory on a disk, e.g. {fp.DEFAULT_WORKDIR}",
         )
 
 
@@ -314,7 +310,7 @@ def _check_apt(apt, problem, warning) -> None:
         problem(
             "apt",
             "has no package source",
-            "point /etc/apt/sources.list (or a file in sources.list.d) at your APT mirror, "
+            f"point {fp.APT_SOURCES_LIST} (or a file in sources.list.d) at your APT mirror, "
             "then run `sudo apt-get update`",
         )
     elif apt["audit"]:
@@ -340,12 +336,12 @@ def port_uses(roles: frozenset, data: Mapping) -> list:
     uses = []
     if "driver" in roles:
         uses += [
-            PortUse(6443, "the K3s API server", None, K3S),
-            PortUse(2379, "K3s's embedded etcd (clients)", None, K3S),
-            PortUse(2380, "K3s's embedded etcd (peers)", None, K3S),
+            PortUse(fp.K3S_API_PORT, "the K3s API server", None, K3S),
+            PortUse(fp.ETCD_PORTS[0], "K3s's embedded etcd (clients)", None, K3S),
+            PortUse(fp.ETCD_PORTS[1], "K3s's embedded etcd (peers)", None, K3S),
         ]
     # The kubelet runs inside K3s on servers and agents alike.
-    uses.append(PortUse(10250, "the kubelet of K3s", None, K3S))
+    uses.append(PortUse(fp.KUBELET_PORT, "the kubelet of K3s", None, K3S))
     # Traefik is exposed by ServiceLB on every node (iptables, not visible to
     # ss); the URL the deploy prints is the first driver's.
     severity = "error" if "first_driver" in roles else "warning"
@@ -362,9 +358,7 @@ def port_uses(roles: frozenset, data: Mapping) -> list:
 def _describe_holders(holders: list) -> str:
     if not holders:
         return "a process ss could not name (install iproute2 to see which)"
-    return ", ".join(
-        f"{h['process']} (pid {h['pid']}{', ' + h['unit'] if h.get('unit') else ''})" for h in holders
-    )
+    return ", ".join(f"{h['process']} (pid {h['pid']}{', ' + h['unit'] if h.get('unit') else ''})" for h in holders)
 
 
 def _check_ports(facts: HostFacts, problem, warning) -> None:
@@ -534,10 +528,15 @@ def bundle_bytes_to_arrive(manifest: Manifest) -> Callable[[Host], int]:
             files = files_relayed_by_seed(manifest)
         else:
             files = files_needed(manifest, node)
-        verified = node.get_fact(
-            VerifiedBundleFiles, directory=node_bundle_directory(node.data), paths=[f.path for f in files],
-            _ignore_errors=True,
-        ) or {}
+        verified = (
+            node.get_fact(
+                VerifiedBundleFiles,
+                directory=node_bundle_directory(node.data),
+                paths=[f.path for f in files],
+                _ignore_errors=True,
+            )
+            or {}
+        )
         return sum(f.size for f in files if verified.get(f.path) != f.sha256)
 
     return to_arrive

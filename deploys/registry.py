@@ -14,19 +14,23 @@ from pyinfra.operations import files as pyinfra_files
 from pyinfra.operations import systemd
 from pyinfra.operations.util import any_changed
 
+from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
 from convecthub.images import parse_image
 from operations import files, registry, system
 
-REGISTRY_USER = "convecthub"
-CONFIG_DIR = "/etc/docker/registry"
-DATA_DIR = "/var/lib/docker-registry"
+CONFIG_DIR = fp.REGISTRY_CONFIG_DIR
+DATA_DIR = fp.REGISTRY_DATA_DIR
 # Where the registry's clients on this host (curl, skopeo) find credentials and CA.
-CLIENT_DIR = "/etc/convecthub/registry-client"
+CLIENT_DIR = fp.REGISTRY_CLIENT_DIR
 # The package's unit does not restart the registry when it dies; every
 # image pull of the cluster (users' notebook images too) needs it up.
-RESTART_DROPIN = "/etc/systemd/system/docker-registry.service.d/convecthub-restart.conf"
-RESTART_DROPIN_TEXT = "# Written by ConvectHub Deploy (deploys/registry.py).\n[Service]\nRestart=on-failure\nRestartSec=2\n"
+RESTART_DROPIN = fp.REGISTRY_RESTART_DROPIN
+# The package's system user, owner of the data and of the private files.
+REGISTRY_SYSTEM_USER = fp.REGISTRY_UNIT
+RESTART_DROPIN_TEXT = (
+    "# Written by ConvectHub Deploy (deploys/registry.py).\n[Service]\nRestart=on-failure\nRestartSec=2\n"
+)
 
 
 def registry_config(address: str) -> str:
@@ -45,12 +49,12 @@ def registry_config(address: str) -> str:
 
 
 def skopeo_authfile(address: str, password: str) -> str:
-    token = base64.b64encode(f"{REGISTRY_USER}:{password}".encode()).decode()
+    token = base64.b64encode(f"{fp.REGISTRY_USER}:{password}".encode()).decode()
     return json.dumps({"auths": {address: {"auth": token}}}, indent=2) + "\n"
 
 
 def netrc(address: str, password: str) -> str:
-    return f"machine {address.rsplit(':', 1)[0]} login {REGISTRY_USER} password {password}\n"
+    return f"machine {address.rsplit(':', 1)[0]} login {fp.REGISTRY_USER} password {password}\n"
 
 
 def image_archives(manifest: Manifest, bundle_directory: str) -> dict:
@@ -74,13 +78,13 @@ def image_registry(
     bundle_directory: str,
     staging_dir: str,
 ):
-    system.packages_installed(name="Registry packages", packages=["docker-registry", "skopeo"])
+    system.packages_installed(name="Registry packages", packages=[fp.REGISTRY_UNIT, "skopeo"])
     # The package makes it on install; a reset that dropped the images does not reinstall.
     pyinfra_files.directory(
-        name="Registry data directory", path=DATA_DIR, user="docker-registry", group="docker-registry", mode="750"
+        name="Registry data directory", path=DATA_DIR, user=REGISTRY_SYSTEM_USER, group=REGISTRY_SYSTEM_USER, mode="750"
     )
 
-    def private(name, dest, text, mode="640", group="docker-registry"):
+    def private(name, dest, text, mode="640", group=REGISTRY_SYSTEM_USER):
         return files.content(name=name, dest=dest, text=text, mode=mode, group=group, staging_dir=staging_dir)
 
     restart_dropin = files.content(
@@ -91,30 +95,46 @@ def image_registry(
     )
     changes = [
         restart_dropin,
-        files.content(name="Registry configuration", dest=f"{CONFIG_DIR}/config.yml",
-                      text=registry_config(address), staging_dir=staging_dir),
-        files.content(name="Registry certificate", dest=f"{CONFIG_DIR}/registry.crt", text=tls_cert,
-                      staging_dir=staging_dir),
+        files.content(
+            name="Registry configuration",
+            dest=f"{CONFIG_DIR}/config.yml",
+            text=registry_config(address),
+            staging_dir=staging_dir,
+        ),
+        files.content(
+            name="Registry certificate", dest=f"{CONFIG_DIR}/registry.crt", text=tls_cert, staging_dir=staging_dir
+        ),
         private("Registry private key", f"{CONFIG_DIR}/registry.key", tls_key),
         private("Registry users (htpasswd)", f"{CONFIG_DIR}/htpasswd", htpasswd_line + "\n"),
     ]
     systemd.service(
         name="Registry running, restarted when its configuration changed",
-        service="docker-registry",
+        service=fp.REGISTRY_UNIT,
         running=True,
         enabled=True,
         restarted=True,
         daemon_reload=True,  # the drop-in may be new
         _if=any_changed(*changes),
     )
-    systemd.service(name="Registry running", service="docker-registry", running=True, enabled=True)
+    systemd.service(name="Registry running", service=fp.REGISTRY_UNIT, running=True, enabled=True)
 
-    files.content(name="Registry CA for local clients", dest=f"{CLIENT_DIR}/ca.crt", text=ca_cert,
-                  staging_dir=staging_dir)
-    files.content(name="Registry credentials for skopeo", dest=f"{CLIENT_DIR}/auth.json",
-                  text=skopeo_authfile(address, password), mode="600", staging_dir=staging_dir)
-    files.content(name="Registry credentials for curl", dest=f"{CLIENT_DIR}/netrc",
-                  text=netrc(address, password), mode="600", staging_dir=staging_dir)
+    files.content(
+        name="Registry CA for local clients", dest=f"{CLIENT_DIR}/ca.crt", text=ca_cert, staging_dir=staging_dir
+    )
+    files.content(
+        name="Registry credentials for skopeo",
+        dest=f"{CLIENT_DIR}/auth.json",
+        text=skopeo_authfile(address, password),
+        mode="600",
+        staging_dir=staging_dir,
+    )
+    files.content(
+        name="Registry credentials for curl",
+        dest=f"{CLIENT_DIR}/netrc",
+        text=netrc(address, password),
+        mode="600",
+        staging_dir=staging_dir,
+    )
     registry.images_seeded(
         name="Registry seeded with the bundle's images",
         address=address,

@@ -12,19 +12,8 @@ from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
 from pyinfra.operations import python, server
 
-from facts.audit import (
-    IPTABLES_PATTERN,
-    MOUNT_PREFIXES,
-    REGISTRY_DATA,
-    ConvectHubLeftovers,
-)
-
-# What the deploy may have installed from APT: left in place unless asked.
-APT_PACKAGES = (
-    "docker.io", "docker-ce", "docker-ce-cli", "containerd.io", "docker-registry", "skopeo",
-    "nvidia-container-toolkit", "nvidia-container-toolkit-base",
-)
-APT_PACKAGE_PREFIXES = ("nvidia-headless-", "nvidia-utils-")
+from convecthub import footprint as fp
+from facts.audit import ConvectHubLeftovers, mount_pattern
 
 
 def leftovers_on(data, ports: list) -> dict:
@@ -37,11 +26,11 @@ def leftovers_on(data, ports: list) -> dict:
 
 
 def _stop_units(units_found: list, names: tuple, what: str):
-    found = [name for name in names if any(line.startswith(f"{name}.service ") for line in units_found)]
+    found = [name for name in names if any(line.startswith(f"{fp.service(name)} ") for line in units_found)]
     if found:
         server.shell(
             name=f"Stop and disable {what}",
-            commands=[f"systemctl disable --now {name}.service" for name in found],
+            commands=[f"systemctl disable --now {fp.service(name)}" for name in found],
         )
 
 
@@ -49,9 +38,9 @@ def _stop_units(units_found: list, names: tuple, what: str):
 def stop_services(leftovers: dict):
     units = leftovers.get("unit", [])
     # Agents before servers: a server going first leaves agents retrying it.
-    _stop_units(units, ("k3s-agent",), "the K3s agent")
-    _stop_units(units, ("k3s",), "the K3s server")
-    _stop_units(units, ("docker-registry", "convecthub-bundle-peer"), "the registry and bundle server")
+    _stop_units(units, (fp.K3S_AGENT_UNIT,), "the K3s agent")
+    _stop_units(units, (fp.K3S_SERVER_UNIT,), "the K3s server")
+    _stop_units(units, (fp.REGISTRY_UNIT, fp.BUNDLE_PEER_UNIT), "the registry and bundle server")
 
 
 @deploy("Remove K3s's processes, mounts, network and firewall rules")
@@ -60,24 +49,23 @@ def remove_runtime(leftovers: dict):
         server.shell(
             name="Kill K3s and its containers' process trees",
             commands=[
-                "ps -eo pid=,comm= | awk '$2 ~ /^(k3s|k3s-server|k3s-agent|containerd-shim)/ {print $1}' "
-                "| xargs -r kill -9",
+                f"ps -eo pid=,comm= | awk '$2 ~ /{fp.K3S_PROCESS_PATTERN}/ {{print $1}}' | xargs -r kill -9",
             ],
         )
     if leftovers.get("mount"):
-        pattern = "|".join(prefix.replace("/", "\\/") for prefix in MOUNT_PREFIXES)
+        pattern = mount_pattern()
         server.shell(
             name="Unmount everything under the K3s and kubelet directories",
             # Deepest first; lazily when something still holds a mount.
             commands=[
                 f"awk '$2 ~ /^({pattern})/ {{print $2}}' /proc/self/mounts | sort -r "
-                "| while read -r m; do umount \"$m\" 2>/dev/null || umount -l \"$m\"; done",
+                '| while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done',
             ],
         )
     if leftovers.get("netns"):
         server.shell(
             name="Delete the CNI network namespaces",
-            commands=["ip netns list | awk '/^cni-/ {print $1}' | xargs -r -n1 ip netns delete"],
+            commands=[f"ip netns list | awk '/^{fp.NETNS_PREFIX}/ {{print $1}}' | xargs -r -n1 ip netns delete"],
         )
     interfaces = leftovers.get("interface", [])
     if interfaces:
@@ -93,32 +81,34 @@ def remove_runtime(leftovers: dict):
         if leftovers.get(kind):
             server.shell(
                 name=f"Remove K3s's and flannel's {tool} rules, and only those",
-                commands=[f"{tool}-save | grep -v -E '{IPTABLES_PATTERN}' | {tool}-restore"],
+                commands=[f"{tool}-save | grep -v -E '{fp.IPTABLES_PATTERN}' | {tool}-restore"],
             )
 
 
 @deploy("Remove ConvectHub's files")
 def remove_files(leftovers: dict, keep_registry_data: bool):
-    paths = [path for path in leftovers.get("file", []) if not (keep_registry_data and path == REGISTRY_DATA)]
+    paths = [path for path in leftovers.get("file", []) if not (keep_registry_data and path == fp.REGISTRY_DATA_DIR)]
     if paths:
         server.shell(
             name="Remove binaries, units, configuration, data, bundle and workdir",
             commands=["rm -rf -- " + " ".join(shlex.quote(path) for path in paths)],
         )
-    units = [path for path in paths if path.startswith("/etc/systemd/system/")]
+    units = [path for path in paths if path.startswith(fp.SYSTEMD_DIR + "/")]
     if units:
         # The drop-in's directory goes too, unless someone else's drop-ins are in it.
         dropin_dirs = sorted({posixpath.dirname(path) for path in units if path.endswith(".conf")})
         server.shell(
             name="Forget the removed units",
-            commands=[*(f"rmdir --ignore-fail-on-non-empty {shlex.quote(d)}" for d in dropin_dirs),
-                      "systemctl daemon-reload"],
+            commands=[
+                *(f"rmdir --ignore-fail-on-non-empty {shlex.quote(d)}" for d in dropin_dirs),
+                "systemctl daemon-reload",
+            ],
         )
 
 
 def apt_packages_left(remove: bool) -> list:
     installed = host.get_fact(DebPackages)
-    ours = [name for name in installed if name in APT_PACKAGES or name.startswith(APT_PACKAGE_PREFIXES)]
+    ours = [name for name in installed if name in fp.APT_PACKAGES or name.startswith(fp.APT_PACKAGE_PREFIXES)]
     if ours and remove:
         server.shell(
             name="Purge what the deploy installed from APT",
@@ -158,8 +148,13 @@ def reset(ports: list, changed_condition):
     remove_files(leftovers, keep)
     # The audit, once what is planned has run (a run that changed nothing
     # had nothing to remove: the plan above was the audit).
-    python.call(name="Audit: nothing of ConvectHub is left", function=_audit, ports=ports,
-                keep_registry_data=keep, _if=changed_condition)
+    python.call(
+        name="Audit: nothing of ConvectHub is left",
+        function=_audit,
+        ports=ports,
+        keep_registry_data=keep,
+        _if=changed_condition,
+    )
 
     left = apt_packages_left(remove=bool(host.data.get("reset_remove_packages")))
     if left:
@@ -170,6 +165,5 @@ def reset(ports: list, changed_condition):
 
 
 def service_ports(data) -> list:
-    """TCP ports only our services listen on: K3s's, the registry's and the
-    bundle server's (http_port/https_port are Traefik's, through iptables)."""
-    return [6443, 10250, 2379, 2380, data.registry_port, data.bundle_peer_port]
+    """TCP ports only our services listen on (fp.service_ports)."""
+    return fp.service_ports(data.registry_port, data.bundle_peer_port)

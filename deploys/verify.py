@@ -6,10 +6,12 @@ from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import python
 
+from convecthub import footprint as fp
 from operations import k3s
 
 from .jupyterhub import NAMESPACE, RELEASE
-from .k3s_node import CLUSTER_CA_FILE
+
+CLUSTER_CA_FILE = fp.CLUSTER_CA_FILE
 
 
 # Seconds the registry gets to answer: longer than systemd's RestartSec.
@@ -20,15 +22,15 @@ def _announce(url: str) -> None:
     failed = sorted(node.name for node in host.state.failed_hosts)
     if failed:
         # The run still fails on them; say so next to the good news.
-        logger.warning(f"ConvectHub is up without {', '.join(failed)} (failed above; fix, then run the deploy "
-                       f"again): {url}")
+        logger.warning(
+            f"ConvectHub is up without {', '.join(failed)} (failed above; fix, then run the deploy again): {url}"
+        )
     else:
         logger.info(f"ConvectHub is up: {url}")
 
 
 @deploy("Verify the cluster")
-def verify(nodes: dict, login_url: str, registry_address: str, registry_host: str, timeout: int = 600,
-           **condition):
+def verify(nodes: dict, login_url: str, registry_address: str, registry_host: str, timeout: int = 600, **condition):
     """
     + nodes: K3s node name -> its pyinfra host (hosts that fail during the
       run are not waited for)
@@ -47,7 +49,7 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         f"https://{registry_address}/v2/ 2>/dev/null | grep -qx 401",
         timeout=REGISTRY_TIMEOUT,
         failure=f"the registry https://{registry_address}/v2/ does not answer: look at "
-        f"`systemctl status docker-registry` and `journalctl -u docker-registry` on {registry_host}, "
+        f"`systemctl status {fp.REGISTRY_UNIT}` and `journalctl -u {fp.REGISTRY_UNIT}` on {registry_host}, "
         "then run the deploy again",
         **condition,
     )
@@ -66,7 +68,7 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
             check=f"k3s kubectl -n {NAMESPACE} rollout status deployment/{deployment} --timeout=20s >/dev/null 2>&1",
             timeout=timeout,
             failure=f"deployment/{deployment} did not roll out: look at `k3s kubectl -n {NAMESPACE} get pods` "
-            "(ImagePullBackOff: check the registry and /etc/rancher/k3s/registries.yaml on the node)",
+            f"(ImagePullBackOff: check the registry and {fp.K3S_REGISTRIES_FILE} on the node)",
             **condition,
         )
     k3s.wait_until(

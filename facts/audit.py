@@ -5,35 +5,12 @@ import shlex
 
 from pyinfra.api import FactBase
 
-K3S_UNITS = ("k3s", "k3s-agent")
-OUR_UNITS = K3S_UNITS + ("docker-registry", "convecthub-bundle-peer")
-# Where K3s, the kubelet and the CNI mount things and keep state.
-MOUNT_PREFIXES = ("/run/k3s", "/var/lib/kubelet", "/var/lib/rancher/k3s", "/run/netns/cni-")
-INTERFACE_PATTERN = r"^(cni0|flannel\.1|flannel-v6\.1|flannel-wg|flannel-wg-v6|kube-ipvs0)$"
-IPTABLES_PATTERN = "KUBE-|CNI-|FLANNEL|flannel"
-K3S_PATHS = (
-    "/usr/local/bin/k3s",
-    "/etc/rancher",
-    "/var/lib/rancher/k3s",
-    "/var/lib/kubelet",
-    "/var/lib/cni",
-    "/run/k3s",
-    "/run/flannel",
-    "/etc/systemd/system/k3s.service",
-    "/etc/systemd/system/k3s-agent.service",
-    "/etc/modules-load.d/convecthub-k3s.conf",
-    "/etc/sysctl.d/90-convecthub-k3s.conf",
-    "/etc/convecthub",
-)
-REGISTRY_CONFIG_FILES = (
-    "/etc/docker/registry/config.yml",
-    "/etc/docker/registry/htpasswd",
-    "/etc/docker/registry/registry.crt",
-    "/etc/docker/registry/registry.key",
-    "/etc/systemd/system/docker-registry.service.d/convecthub-restart.conf",
-)
-REGISTRY_DATA = "/var/lib/docker-registry"
-K3S_LINKS = ("/usr/local/bin/kubectl", "/usr/local/bin/crictl", "/usr/local/bin/ctr")
+from convecthub import footprint as fp
+
+
+def mount_pattern() -> str:
+    """An awk regex alternative of every mount prefix of K3s's (slashes escaped)."""
+    return "|".join(prefix.replace("/", "\\/") for prefix in fp.MOUNT_PREFIXES)
 
 
 def _section(kind: str, command: str) -> str:
@@ -60,35 +37,47 @@ class ConvectHubLeftovers(FactBase):
     default = dict
 
     def command(self, workdir: str, ports: list, registry_data: bool = True) -> str:
-        paths = list(K3S_PATHS) + list(REGISTRY_CONFIG_FILES) + [workdir]
-        if registry_data:
-            paths.append(REGISTRY_DATA)
-        units = " ".join(f"{unit}.service" for unit in OUR_UNITS)
-        mounts = "|".join(prefix.replace("/", "\\/") for prefix in MOUNT_PREFIXES)
+        paths = fp.audited_paths(workdir, registry_data)
+        units = " ".join(fp.service(unit) for unit in fp.OUR_UNITS)
+        mounts = mount_pattern()
         port_pattern = "|".join(str(int(port)) for port in ports)
         return " ".join(
             (
                 # Our processes: K3s and the containerd-shims of its pods.
                 # By process name (not command line, which this very command
                 # shares): K3s, and the containerd-shims of its pods.
-                _section("process", "ps -eo pid=,comm=,args= | awk '$2 ~ /^(k3s|k3s-server|k3s-agent|containerd-shim)/'"),
+                _section("process", f"ps -eo pid=,comm=,args= | awk '$2 ~ /{fp.K3S_PROCESS_PATTERN}/'"),
                 _section(
                     "unit",
                     f"for u in {units}; do a=$(systemctl is-active $u); e=$(systemctl is-enabled $u); "
                     '[ "$a" = active ] || [ "$e" = enabled ] && echo "$u $a $e"; done',
                 ),
                 _section("mount", f"awk '$2 ~ /^({mounts})/ {{print $2}}' /proc/self/mounts"),
-                _section("interface", f"ip -o link show | awk -F': ' '{{print $2}}' | cut -d@ -f1 | grep -E '{INTERFACE_PATTERN}'"),
-                _section("interface", "ip -o link show master cni0 | awk -F': ' '{print $2}' | cut -d@ -f1"),
-                _section("netns", "ip netns list | awk '{print $1}' | grep '^cni-'"),
-                _section("iptables", f"iptables-save | grep -E '{IPTABLES_PATTERN}' | grep -v '^#'"),
-                _section("ip6tables", f"ip6tables-save | grep -E '{IPTABLES_PATTERN}' | grep -v '^#'"),
-                _section("file", "for p in " + " ".join(shlex.quote(p) for p in paths) + '; do [ -e "$p" ] && echo "$p"; done'),
+                _section(
+                    "interface",
+                    f"ip -o link show | awk -F': ' '{{print $2}}' | cut -d@ -f1 | grep -E '{fp.INTERFACE_PATTERN}'",
+                ),
+                _section(
+                    "interface",
+                    f"ip -o link show master {fp.BRIDGE_INTERFACE} | awk -F': ' '{{print $2}}' | cut -d@ -f1",
+                ),
+                _section("netns", f"ip netns list | awk '{{print $1}}' | grep '^{fp.NETNS_PREFIX}'"),
+                _section("iptables", f"iptables-save | grep -E '{fp.IPTABLES_PATTERN}' | grep -v '^#'"),
+                _section("ip6tables", f"ip6tables-save | grep -E '{fp.IPTABLES_PATTERN}' | grep -v '^#'"),
                 _section(
                     "file",
-                    "for l in " + " ".join(K3S_LINKS) + '; do [ "$(readlink "$l")" = /usr/local/bin/k3s ] && echo "$l"; done',
+                    "for p in " + " ".join(shlex.quote(p) for p in paths) + '; do [ -e "$p" ] && echo "$p"; done',
                 ),
-                _section("port", f"ss -Htln | awk '{{n=split($4,a,\":\"); print a[n]}}' | grep -Ex '{port_pattern}' | sort -u")
+                _section(
+                    "file",
+                    "for l in "
+                    + " ".join(fp.K3S_LINKS)
+                    + f'; do [ "$(readlink "$l")" = {fp.K3S_BINARY} ] && echo "$l"; done',
+                ),
+                _section(
+                    "port",
+                    f"ss -Htln | awk '{{n=split($4,a,\":\"); print a[n]}}' | grep -Ex '{port_pattern}' | sort -u",
+                )
                 if ports
                 else "",
                 "true",

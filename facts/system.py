@@ -12,6 +12,8 @@ import shlex
 from pyinfra.api import FactBase
 from pyinfra.api.exceptions import FactProcessError
 
+from convecthub import footprint as fp
+
 
 class SudoWorks(FactBase):
     """
@@ -41,7 +43,7 @@ class OsRelease(FactBase):
     ``{}`` when neither file exists.
     """
 
-    command = "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null || true"
+    command = f"cat {fp.OS_RELEASE_FILES[0]} 2>/dev/null || cat {fp.OS_RELEASE_FILES[1]} 2>/dev/null || true"
     default = dict
 
     def process(self, output):
@@ -210,9 +212,9 @@ class AptWorks(FactBase):
         "command -v apt-get >/dev/null 2>&1 || { echo apt-get=missing; exit 0; }; "
         "export LC_ALL=C; echo apt-get=present; "
         f"uris=$(apt-get {_NO_LOCK} --print-uris update 2>&1); "
-        "echo sources=$(printf '%s\\n' \"$uris\" | grep -c \"Release' \"); "
+        'echo sources=$(printf \'%s\\n\' "$uris" | grep -c "Release\' "); '
         "printf '%s\\n' \"$uris\" | sed -n 's/^E: /error /p'; "
-        "echo lists=$(ls /var/lib/apt/lists 2>/dev/null | grep -c '_Packages'); "
+        f"echo lists=$(ls {fp.APT_LISTS_DIR} 2>/dev/null | grep -c '_Packages'); "
         "dpkg --audit 2>&1 | sed 's/^/audit /'; "
         f"checked=$(apt-get {_NO_LOCK} {_NO_CACHE} -qq check 2>&1); "
         "echo check_status=$?; "

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pyinfra import host
 from pyinfra.api import FileUploadCommand, Host, StringCommand, operation
 
+from convecthub import footprint as fp
 from facts.bundle import VERIFIED_DIR, VerifiedBundleFiles
 from facts.files import SameFile
 
 INCOMING_DIR = ".incoming"
-PEER_SERVER_UNIT = "convecthub-bundle-peer"
+PEER_SERVER_UNIT = fp.BUNDLE_PEER_UNIT
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def _room_for(file: BundleFile, directory: str) -> str:
         "free space on that filesystem or set convect_workdir to a larger one, then run the deploy again\n"
     )
     return (
-        f"free=$(df --output=avail -B1 {shlex.quote(directory)} | tail -n 1) && [ -n \"$free\" ] && "
+        f'free=$(df --output=avail -B1 {shlex.quote(directory)} | tail -n 1) && [ -n "$free" ] && '
         f"partial=$(stat -c %s {incoming} 2>/dev/null || echo 0) && "
         f"if [ $((free + partial)) -lt {file.size} ]; then "
         f'printf {no_room} "$((free / 1000000))" >&2; exit 1; fi'
@@ -114,8 +115,10 @@ def uploaded_files(local_directory: str, directory: str, files: list):
     for file in missing:
         incoming = f"{directory}/{INCOMING_DIR}/{file.path}"
         yield StringCommand(
-            'install -d -m 700 -o "${SUDO_USER:-root}"', shlex.quote(posixpath.dirname(incoming)),
-            "&&", _room_for(file, directory),
+            'install -d -m 700 -o "${SUDO_USER:-root}"',
+            shlex.quote(posixpath.dirname(incoming)),
+            "&&",
+            _room_for(file, directory),
         )
         yield FileUploadCommand(posixpath.join(local_directory, file.path), incoming, _sudo=False)
         yield _install_checked(directory, file.path, file.sha256)
@@ -137,8 +140,10 @@ def fetched_files(base_url: str, directory: str, files: list, peer: Host):
     if not missing:
         return
     if peer in host.state.failed_hosts:
-        yield _fail(f"{peer.name} failed earlier in this run (its error is above), so it cannot serve the "
-                    "bundle files this node needs; fix it and run the deploy again")
+        yield _fail(
+            f"{peer.name} failed earlier in this run (its error is above), so it cannot serve the "
+            "bundle files this node needs; fix it and run the deploy again"
+        )
         return
     yield _prepare_directories(directory)
     for file in missing:
@@ -207,7 +212,15 @@ def installed_from_bundle(src: str, dest: str, mode: str = "644"):
         host.noop(f"{dest} is the bundle's file")
         return
     yield StringCommand(
-        "mkdir -p", shlex.quote(posixpath.dirname(dest)),
-        "&& { ln -f", shlex.quote(src), shlex.quote(dest), "2>/dev/null || cp -p", shlex.quote(src),
-        shlex.quote(dest), "; } && chmod", mode, shlex.quote(dest),
+        "mkdir -p",
+        shlex.quote(posixpath.dirname(dest)),
+        "&& { ln -f",
+        shlex.quote(src),
+        shlex.quote(dest),
+        "2>/dev/null || cp -p",
+        shlex.quote(src),
+        shlex.quote(dest),
+        "; } && chmod",
+        mode,
+        shlex.quote(dest),
     )

@@ -5,8 +5,8 @@ import shlex
 from pyinfra import host, logger
 from pyinfra.api import StringCommand, operation
 
+from convecthub import footprint as fp
 from facts.k3s import K3sNodes
-
 
 # Seconds between two checks of a wait: a check is a short command (kubectl,
 # curl), and every second more to notice readiness is a second more of deploy.
@@ -36,7 +36,9 @@ def restarted_and_ready(unit: str, ready_check: str, timeout: int, failure_hint:
     what to look at.
     """
     yield StringCommand("systemctl enable --quiet", unit, "&& systemctl restart --no-block", unit)
-    yield StringCommand(_wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s: {failure_hint}"))
+    yield StringCommand(
+        _wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s: {failure_hint}")
+    )
 
 
 @operation()
@@ -60,7 +62,7 @@ def nodes_ready(nodes: dict, timeout: int):
             checks or "true",
             timeout,
             f"not all nodes ({', '.join(names)}) are Ready after {timeout}s: look at "
-            "`k3s kubectl get nodes` on the first driver and `journalctl -u k3s-agent` on the missing nodes",
+            f"`k3s kubectl get nodes` on the first driver and `journalctl -u {fp.K3S_AGENT_UNIT}` on the missing nodes",
         )
     )
 
