@@ -73,23 +73,42 @@ log = logging.getLogger("bench")
 
 # What the benchmark showed and what was changed for it (docs/performance.md).
 OPTIMISATIONS = (
-    ("per-host facts asked once per run, also by concurrent callers",
-     "`convecthub/cluster.py` `cache`",
-     "every host's greenlet asked the first driver's address at once: N+1 `ip` round trips on one host, and "
-     "beyond sshd's MaxSessions (10) the deploy failed at N=10 (`ChannelException: Connect failed`)"),
-    ("the peers' bundle stamps read side by side",
-     "`deploys/bundle.py` `peers_missing_files`, `cluster.on_each`",
-     "one round trip per worker in a row, on every run, before the first operation"),
-    ("node names read side by side", "`deploy.py` (verify), `cluster.on_each`",
-     "one `hostname` round trip per node in a row, on every run"),
-    ("no GPU fact on hosts without `has_gpu`", "`deploys/nvidia.py` `nvidia`",
-     "the preflight already warns about unused GPUs: one round trip less per host"),
-    ("registry checks side by side", "`facts/registry.py` `RegistryHasImages`",
-     "each HEAD costs the registry a bcrypt check (~0.4 s under load); five in a row on every run"),
-    ("images pushed side by side", "`operations/registry.py` `images_seeded`",
-     "one skopeo push keeps one core busy; the five pushes took 27 s in a row, 16-18 s together (2 cores)"),
-    ("waits poll every 1 s, not 2 s", "`operations/k3s.py` `_wait`",
-     "each wait (K3s ready, agents joined, chart, rollouts, login page) noticed readiness up to 2 s late"),
+    (
+        "per-host facts asked once per run, also by concurrent callers",
+        "`convecthub/cluster.py` `cache`",
+        "every host's greenlet asked the first driver's address at once: N+1 `ip` round trips on one host, and "
+        "beyond sshd's MaxSessions (10) the deploy failed at N=10 (`ChannelException: Connect failed`)",
+    ),
+    (
+        "the peers' bundle stamps read side by side",
+        "`deploys/bundle.py` `peers_missing_files`, `cluster.on_each`",
+        "one round trip per worker in a row, on every run, before the first operation",
+    ),
+    (
+        "node names read side by side",
+        "`deploy.py` (verify), `cluster.on_each`",
+        "one `hostname` round trip per node in a row, on every run",
+    ),
+    (
+        "no GPU fact on hosts without `has_gpu`",
+        "`deploys/nvidia.py` `nvidia`",
+        "the preflight already warns about unused GPUs: one round trip less per host",
+    ),
+    (
+        "registry checks side by side",
+        "`facts/registry.py` `RegistryHasImages`",
+        "each HEAD costs the registry a bcrypt check (~0.4 s under load); five in a row on every run",
+    ),
+    (
+        "images pushed side by side",
+        "`operations/registry.py` `images_seeded`",
+        "one skopeo push keeps one core busy; the five pushes took 27 s in a row, 16-18 s together (2 cores)",
+    ),
+    (
+        "waits poll every 1 s, not 2 s",
+        "`operations/k3s.py` `_wait`",
+        "each wait (K3s ready, agents joined, chart, rollouts, login page) noticed readiness up to 2 s late",
+    ),
 )
 
 
@@ -129,7 +148,7 @@ def received_on_eth0(lab) -> int:
     total = 0
     for node in lab.nodes:
         container = lab.client.containers.get(node.container_name)
-        for attempt in range(5):
+        for _attempt in range(5):
             code, output = container.exec_run(["cat", "/sys/class/net/eth0/statistics/rx_bytes"])
             if code == 0 and output.strip().isdigit():
                 break
@@ -201,7 +220,13 @@ def run_pyinfra(lab, inventory: Path, label: str, deploy: str, *arguments: str, 
     )
     log.info(
         "%s: exit %s, %.1f s, %.1f MB RSS, %.1f MB on eth0, %s changes, %s commands",
-        label, run.exit_code, run.wall_seconds, run.peak_rss_mb, received / 1e6, changes, run.exec_commands,
+        label,
+        run.exit_code,
+        run.wall_seconds,
+        run.peak_rss_mb,
+        received / 1e6,
+        changes,
+        run.exec_commands,
     )
     if run.exit_code != 0 or errors:
         tail = stderr_path.read_text()[-3000:]
@@ -226,7 +251,13 @@ def seed_apt_cache(state_root: Path) -> None:
 
 
 def measure(
-    workers: int, bundle_dir: Path, docker_client, state_root: Path, logs: Path, tree: Path = REPO, baseline: bool = True
+    workers: int,
+    bundle_dir: Path,
+    docker_client,
+    state_root: Path,
+    logs: Path,
+    tree: Path = REPO,
+    baseline: bool = True,
 ) -> Point:
     from tests.lab import keys
     from tests.lab.inventory import write_inventory
@@ -284,10 +315,16 @@ def ensure_bundle(bundle_dir: Path, profile: str, docker_client) -> object:
 def revision(tree: Path) -> str:
     """The commit measured, and whether the tree held changes beyond it."""
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=tree,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=tree, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=tree,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "an unknown revision"
     return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
@@ -311,35 +348,43 @@ def targets(points: list, bundle_size: int) -> list:
     if ten:
         sent = ten["ours_deploy"].eth0_rx_bytes
         base = ten["baseline_copy"].eth0_rx_bytes
-        rows.append((
-            f"bytes from the provisioner at N=10 ≤ {TARGETS['bytes']}× the bundle",
-            f"{sent / bundle_size:.3f}× ({_mb(sent)} for a {_mb(bundle_size)} bundle); baseline {base / bundle_size:.2f}×",
-            sent <= TARGETS["bytes"] * bundle_size,
-        ))
+        rows.append(
+            (
+                f"bytes from the provisioner at N=10 ≤ {TARGETS['bytes']}× the bundle",
+                f"{sent / bundle_size:.3f}× ({_mb(sent)} for a {_mb(bundle_size)} bundle); baseline {base / bundle_size:.2f}×",
+                sent <= TARGETS["bytes"] * bundle_size,
+            )
+        )
         noop = ten["ours_noop"]
-        rows.append((
-            f"no-op re-run at N=10 < {TARGETS['noop_seconds']:.0f} s, zero changes",
-            f"{noop.wall_seconds:.1f} s, {noop.changes} changes",
-            noop.wall_seconds < TARGETS["noop_seconds"] and noop.changes == 0,
-        ))
+        rows.append(
+            (
+                f"no-op re-run at N=10 < {TARGETS['noop_seconds']:.0f} s, zero changes",
+                f"{noop.wall_seconds:.1f} s, {noop.changes} changes",
+                noop.wall_seconds < TARGETS["noop_seconds"] and noop.changes == 0,
+            )
+        )
     else:
         rows += [("bytes at N=10", "N=10 not measured", None), ("no-op at N=10", "N=10 not measured", None)]
     if ten and one:
         growth = ten["ours_deploy"].wall_seconds / one["ours_deploy"].wall_seconds
-        rows.append((
-            f"deploy wall time N=1 → N=10 grows < {TARGETS['growth']}×",
-            f"{growth:.2f}× ({one['ours_deploy'].wall_seconds:.0f} s → {ten['ours_deploy'].wall_seconds:.0f} s)",
-            growth < TARGETS["growth"],
-        ))
+        rows.append(
+            (
+                f"deploy wall time N=1 → N=10 grows < {TARGETS['growth']}×",
+                f"{growth:.2f}× ({one['ours_deploy'].wall_seconds:.0f} s → {ten['ours_deploy'].wall_seconds:.0f} s)",
+                growth < TARGETS["growth"],
+            )
+        )
     else:
         rows.append(("deploy growth N=1 → N=10", "N=1 and N=10 not both measured", None))
     ours = [run for point in points for label, run in point.runs.items() if label.startswith("ours")]
     peak = max(run.peak_rss_mb for run in ours)
-    rows.append((
-        f"provisioner peak memory < {TARGETS['rss_mb']:.0f} MB",
-        f"{peak:.0f} MB (largest of all {len(ours)} runs of deploy.py)",
-        peak < TARGETS["rss_mb"],
-    ))
+    rows.append(
+        (
+            f"provisioner peak memory < {TARGETS['rss_mb']:.0f} MB",
+            f"{peak:.0f} MB (largest of all {len(ours)} runs of deploy.py)",
+            peak < TARGETS["rss_mb"],
+        )
+    )
     return rows
 
 
@@ -403,8 +448,13 @@ def write_plot(points: list, bundle_size: int, path: Path) -> None:
 
     figure, (times, sizes) = plt.subplots(1, 2, figsize=(12, 4.5))
     times.plot(n, series("ours_deploy", "wall_seconds"), "o-", color="tab:blue", label="ours: first deploy (whole)")
-    times.plot(n, [p.runs["ours_deploy"].bundle_seconds or 0 for p in points], "o--", color="tab:blue",
-               label="ours: bundle step of it")
+    times.plot(
+        n,
+        [p.runs["ours_deploy"].bundle_seconds or 0 for p in points],
+        "o--",
+        color="tab:blue",
+        label="ours: bundle step of it",
+    )
     times.plot(n, series("ours_noop", "wall_seconds"), "s:", color="tab:blue", label="ours: no-op re-run")
     times.plot(n, series("baseline_copy", "wall_seconds"), "o-", color="tab:red", label="baseline: copy to every node")
     times.plot(n, series("baseline_noop", "wall_seconds"), "s:", color="tab:red", label="baseline: no-op re-run")
@@ -413,13 +463,20 @@ def write_plot(points: list, bundle_size: int, path: Path) -> None:
     times.grid(alpha=0.3)
     times.legend(fontsize=8)
     gb = 1e9
-    sizes.plot(n, [v / gb for v in series("ours_deploy", "eth0_rx_bytes")], "o-", color="tab:blue",
-               label="ours: first deploy")
-    sizes.plot(n, [v / gb for v in series("baseline_copy", "eth0_rx_bytes")], "o-", color="tab:red",
-               label="baseline: copy to every node")
+    sizes.plot(
+        n, [v / gb for v in series("ours_deploy", "eth0_rx_bytes")], "o-", color="tab:blue", label="ours: first deploy"
+    )
+    sizes.plot(
+        n,
+        [v / gb for v in series("baseline_copy", "eth0_rx_bytes")],
+        "o-",
+        color="tab:red",
+        label="baseline: copy to every node",
+    )
     sizes.axhline(bundle_size / gb, color="gray", linestyle="--", label="bundle size")
-    sizes.axhline(TARGETS["bytes"] * bundle_size / gb, color="gray", linestyle=":",
-                  label=f"target: {TARGETS['bytes']}× bundle")
+    sizes.axhline(
+        TARGETS["bytes"] * bundle_size / gb, color="gray", linestyle=":", label=f"target: {TARGETS['bytes']}× bundle"
+    )
     sizes.set(xlabel="workers (plus one driver)", ylabel="GB", title="Bytes sent by the provisioner", xticks=n)
     sizes.set_ylim(bottom=0)
     sizes.grid(alpha=0.3)
@@ -577,15 +634,22 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", default="1,3,6,10", help="comma-separated worker counts (default 1,3,6,10)")
     parser.add_argument("--sizes", choices=sorted(PROFILES), default="realistic")
     parser.add_argument("--out", default="docs/performance.md", help="the markdown report; the PNG goes beside it")
-    parser.add_argument("--keep-bundle", action="store_true",
-                        help=f"keep the stand-in bundle in {WORK}/bundle-<sizes> for the next run")
-    parser.add_argument("--tree", type=Path, default=REPO,
-                        help="measure the deploy of another checkout (e.g. `git archive` of an older commit); "
-                        "with --no-baseline, for a before/after comparison")
-    parser.add_argument("--no-baseline", action="store_true",
-                        help="measure only ours; write results.json, no report")
-    parser.add_argument("--before", type=Path,
-                        help="results.json of a run of the code before a change: the report compares ours with it")
+    parser.add_argument(
+        "--keep-bundle", action="store_true", help=f"keep the stand-in bundle in {WORK}/bundle-<sizes> for the next run"
+    )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=REPO,
+        help="measure the deploy of another checkout (e.g. `git archive` of an older commit); "
+        "with --no-baseline, for a before/after comparison",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="measure only ours; write results.json, no report")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="results.json of a run of the code before a change: the report compares ours with it",
+    )
     options = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
     counts = sorted({int(part) for part in options.workers.split(",") if part.strip()})
@@ -616,10 +680,16 @@ def main(argv=None) -> int:
     if options.no_baseline:
         for point in points:
             r = point.runs
-            log.info("N=%d: deploy %.1f s (%d cmds), no-op %.1f s (%d cmds, %s changes), dry %.1f s",
-                     point.workers, r["ours_deploy"].wall_seconds, r["ours_deploy"].exec_commands,
-                     r["ours_noop"].wall_seconds, r["ours_noop"].exec_commands, r["ours_noop"].changes,
-                     r["ours_dry"].wall_seconds)
+            log.info(
+                "N=%d: deploy %.1f s (%d cmds), no-op %.1f s (%d cmds, %s changes), dry %.1f s",
+                point.workers,
+                r["ours_deploy"].wall_seconds,
+                r["ours_deploy"].exec_commands,
+                r["ours_noop"].wall_seconds,
+                r["ours_noop"].exec_commands,
+                r["ours_noop"].changes,
+                r["ours_dry"].wall_seconds,
+            )
         log.info("results in %s", logs / "results.json")
         return 0
     before = json.loads(options.before.read_text()) if options.before else None

@@ -77,9 +77,7 @@ def _patch_state() -> None:
         @staticmethod
         def operation_end(state, op_hash):
             meta = state.get_op_meta(op_hash)
-            OPERATIONS.append(
-                {"names": sorted(meta.names), "start": started.pop(op_hash, None), "end": _since_start()}
-            )
+            OPERATIONS.append({"names": sorted(meta.names), "start": started.pop(op_hash, None), "end": _since_start()})
 
     original_init = State.init
 
@@ -96,8 +94,11 @@ def _write_stats(exit_code) -> None:
     if not path:
         return
     with open(path, "w") as stream:
-        json.dump({**COUNTS, "exit_code": exit_code, "wall_seconds": _since_start(), "operations": OPERATIONS},
-                  stream, indent=1)
+        json.dump(
+            {**COUNTS, "exit_code": exit_code, "wall_seconds": _since_start(), "operations": OPERATIONS},
+            stream,
+            indent=1,
+        )
 
 
 def main() -> None:

@@ -62,11 +62,7 @@ class IniInventory:
     def pyinfra_groups(self) -> dict[str, list[tuple[str, dict]]]:
         """Module-level groups for a pyinfra inventory file: lists of (name, data)."""
 
-        return {
-            group: [(name, self.hosts[name]) for name in names]
-            for group, names in self.groups.items()
-            if names
-        }
+        return {group: [(name, self.hosts[name]) for name in names] for group, names in self.groups.items() if names}
 
 
 @dataclass
@@ -310,8 +306,7 @@ def _resolve(raw: _RawInventory, base_dir: Path | None) -> IniInventory:
     members[UNGROUPED] = [name for name in raw.host_order if name not in in_a_group]
 
     group_values = {
-        group: _to_pyinfra(raw, f"[{group}:vars]", settings, base_dir)
-        for group, settings in raw.group_vars.items()
+        group: _to_pyinfra(raw, f"[{group}:vars]", settings, base_dir) for group, settings in raw.group_vars.items()
     }
 
     hosts: dict[str, dict] = {}

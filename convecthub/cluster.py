@@ -96,7 +96,7 @@ def on_each(function, hosts) -> dict:
     jobs = [gevent.spawn(answer, host) for host in hosts]
     gevent.joinall(jobs)
     results = {}
-    for host, job in zip(hosts, jobs):
+    for host, job in zip(hosts, jobs, strict=False):
         answered, value = job.value
         if isinstance(value, Exception):
             raise value

@@ -101,9 +101,7 @@ def entries_from_namespace(
     groups = {key: _split_group(value) for key, value in namespace.items() if _is_group(key, value)}
     all_hosts, all_data = groups.pop("all", ([], {}))
     all_data = {**all_data, **group_data.get("all", {})}
-    group_values = {
-        name: {**data, **group_data.get(name, {})} for name, (_, data) in groups.items()
-    }
+    group_values = {name: {**data, **group_data.get(name, {})} for name, (_, data) in groups.items()}
 
     host_data: dict[str, dict] = {}
     host_groups: dict[str, list[str]] = {}

@@ -39,10 +39,7 @@ def merge_same_problems(problems: Iterable[Problem]) -> list[Problem]:
         if problem.where not in places:
             places.append(problem.where)
 
-    return [
-        Problem(", ".join(places), variable, message, fix)
-        for (variable, message, fix), places in merged.items()
-    ]
+    return [Problem(", ".join(places), variable, message, fix) for (variable, message, fix), places in merged.items()]
 
 
 def format_problems(problems: list[Problem]) -> str:

@@ -37,10 +37,12 @@ def silent_port(address: tuple[str, int] | None, seconds: float = BANNER_SECONDS
         try:
             if connection.recv(64).startswith(b"SSH-"):
                 return None
-        except socket.timeout:
+        except TimeoutError:
             host, port = address
-            return (f"{host}:{port} accepts connections but sends no SSH banner within {seconds:g} s: "
-                    "the host is hung or overloaded, or that port is not sshd")
+            return (
+                f"{host}:{port} accepts connections but sends no SSH banner within {seconds:g} s: "
+                "the host is hung or overloaded, or that port is not sshd"
+            )
         except OSError:
             return None
     return None

@@ -44,7 +44,14 @@ CONVECTHUB_VARIABLES = (
 # pyinfra's own variables that group_data/all.py gives other defaults, after ours.
 PYINFRA_DEFAULTS = ("ssh_strict_host_key_checking",)
 
-BOOLEAN_VARIABLES = ("has_gpu", "install_nvidia_driver", "nvidia_reboot", "install_docker", "keep_registry_data", "reset_remove_packages")
+BOOLEAN_VARIABLES = (
+    "has_gpu",
+    "install_nvidia_driver",
+    "nvidia_reboot",
+    "install_docker",
+    "keep_registry_data",
+    "reset_remove_packages",
+)
 
 # ssh_port is pyinfra's; the others are ours. All must be ints in 1..65535.
 PORT_VARIABLES = ("ssh_port", "http_port", "https_port", "registry_port", "bundle_peer_port")

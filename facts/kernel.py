@@ -4,7 +4,6 @@ import shlex
 
 from pyinfra.api import FactBase
 
-
 # What a module does shows even where it is built into the kernel (no
 # /sys/module entry): overlay registers a filesystem, br_netfilter the
 # net.bridge sysctls.
@@ -43,9 +42,12 @@ class SysctlValues(FactBase):
     default = dict
 
     def command(self, keys: list) -> str:
-        return " ".join(
-            f"printf '%s=%s\\n' {shlex.quote(key)} \"$(sysctl -n {shlex.quote(key)} 2>/dev/null)\";" for key in keys
-        ) + " true"
+        return (
+            " ".join(
+                f"printf '%s=%s\\n' {shlex.quote(key)} \"$(sysctl -n {shlex.quote(key)} 2>/dev/null)\";" for key in keys
+            )
+            + " true"
+        )
 
     def process(self, output):
         values = {}

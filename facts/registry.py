@@ -42,7 +42,7 @@ class RegistryHasImages(FactBase):
                 f"printf '%s %s\\n' {shlex.quote(image)} "
                 f"\"$(curl -s -o /dev/null -I -w '%{{http_code}}' --max-time 10 "
                 f"--netrc-file {shlex.quote(netrc_file)} --cacert {shlex.quote(ca_file)} "
-                f"-H {shlex.quote('Accept: ' + MANIFEST_TYPES)} {shlex.quote(url)} 2>/dev/null)\" &"
+                f'-H {shlex.quote("Accept: " + MANIFEST_TYPES)} {shlex.quote(url)} 2>/dev/null)" &'
             )
         return " ".join(checks) + " wait; true"
 

@@ -41,9 +41,18 @@ def content(dest: str, text: str, staging_dir: str, mode: str = "644", user: str
     staged = posixpath.join(staging_dir, hashlib.sha1(dest.encode()).hexdigest())
     yield FileUploadCommand(BytesIO(data), staged, _sudo=False)
     yield StringCommand(
-        "mkdir -p", shlex.quote(posixpath.dirname(dest)),
-        "&& install -m", mode, "-o", user, "-g", group, shlex.quote(staged), shlex.quote(dest),
-        "&& rm -f", shlex.quote(staged),
+        "mkdir -p",
+        shlex.quote(posixpath.dirname(dest)),
+        "&& install -m",
+        mode,
+        "-o",
+        user,
+        "-g",
+        group,
+        shlex.quote(staged),
+        shlex.quote(dest),
+        "&& rm -f",
+        shlex.quote(staged),
     )
 
 

@@ -34,17 +34,22 @@ def images_seeded(address: str, archives: dict, authfile: str, netrc_file: str, 
         return
     pushes = []
     for image in missing:
-        push = " ".join((
-            "skopeo copy --quiet",
-            "--dest-authfile", shlex.quote(authfile),
-            "--dest-cert-dir", shlex.quote(cert_dir),
-            shlex.quote(f"docker-archive:{archives[image]}"),
-            shlex.quote(f"docker://{address}/{image}"),
-        ))
+        push = " ".join(
+            (
+                "skopeo copy --quiet",
+                "--dest-authfile",
+                shlex.quote(authfile),
+                "--dest-cert-dir",
+                shlex.quote(cert_dir),
+                shlex.quote(f"docker-archive:{archives[image]}"),
+                shlex.quote(f"docker://{address}/{image}"),
+            )
+        )
         failed = shlex.quote(f"could not push {image} to the registry at {address} (skopeo's message is above)")
         pushes.append(f"{{ {push} || {{ echo {failed} >&2; exit 1; }}; }} &")
     # `wait PID` gives each push's status; every push is waited for.
     yield StringCommand(
-        "pids=; " + " ".join(f"{push} pids=\"$pids $!\";" for push in pushes)
+        "pids=; "
+        + " ".join(f'{push} pids="$pids $!";' for push in pushes)
         + ' status=0; for pid in $pids; do wait "$pid" || status=1; done; exit "$status"'
     )

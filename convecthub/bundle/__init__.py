@@ -23,7 +23,21 @@ from .manifest import MANIFEST_NAME, Manifest, ManifestEntry, load_manifest, wri
 from .verify import verify_bundle
 
 __all__ = [
-    "BuildReport", "BundleError", "ChecksumMismatch", "DownloadError", "ImageError", "Lock",
-    "LockError", "MANIFEST_NAME", "Manifest", "ManifestEntry", "ManifestError", "VerifyError",
-    "build_bundle", "load_lock", "load_manifest", "verify_bundle", "write_manifest",
+    "BuildReport",
+    "BundleError",
+    "ChecksumMismatch",
+    "DownloadError",
+    "ImageError",
+    "Lock",
+    "LockError",
+    "MANIFEST_NAME",
+    "Manifest",
+    "ManifestEntry",
+    "ManifestError",
+    "VerifyError",
+    "build_bundle",
+    "load_lock",
+    "load_manifest",
+    "verify_bundle",
+    "write_manifest",
 ]

@@ -98,29 +98,48 @@ def _set_aside_previous_manifest(bundle_dir: Path) -> dict:
     return {(entry.name, entry.arch): entry for entry in manifest.entries if not entry.standin}
 
 
-def _build_item(item: BundleItem, bundle_dir: Path, known, report: BuildReport,
-                progress: Progress, client, opener, retries: int) -> ManifestEntry:
+def _build_item(
+    item: BundleItem, bundle_dir: Path, known, report: BuildReport, progress: Progress, client, opener, retries: int
+) -> ManifestEntry:
     asset = item.asset
     destination = bundle_dir / item.path
     known_sha256 = known.sha256 if known else None
     known_size = known.size if known else None
     if asset.kind == "file":
         result = fetch_file(
-            asset, destination, progress=progress, known_sha256=known_sha256,
-            known_size=known_size, retries=retries, opener=opener,
+            asset,
+            destination,
+            progress=progress,
+            known_sha256=known_sha256,
+            known_size=known_size,
+            retries=retries,
+            opener=opener,
         )
         report.transferred += result.transferred
         source, image = asset.url, None
     else:
         result = save_image(
-            asset, item.arch, destination, client=client, progress=progress,
-            known_sha256=known_sha256, known_size=known_size,
+            asset,
+            item.arch,
+            destination,
+            client=client,
+            progress=progress,
+            known_sha256=known_sha256,
+            known_size=known_size,
             known_reference=known.source if known else None,
         )
         source, image = result.reference, asset.image
     (report.reused if result.reused else report.made).append(item.path)
     return ManifestEntry(
-        name=asset.name, kind=asset.kind, path=item.path, size=result.size,
-        sha256=result.sha256, roles=asset.roles, arch=item.arch, version=asset.version,
-        source=source, image=image, pinned=asset.pinned,
+        name=asset.name,
+        kind=asset.kind,
+        path=item.path,
+        size=result.size,
+        sha256=result.sha256,
+        roles=asset.roles,
+        arch=item.arch,
+        version=asset.version,
+        source=source,
+        image=image,
+        pinned=asset.pinned,
     )

@@ -32,18 +32,23 @@ def parser() -> argparse.ArgumentParser:
     build.add_argument("out_dir", metavar="OUT_DIR", type=Path)
     build.add_argument("--lock", type=Path, default=None, help=f"lock file (default: ./{LOCK_NAME})")
     build.add_argument(
-        "--arch", action="append", choices=ARCHES,
+        "--arch",
+        action="append",
+        choices=ARCHES,
         help="architecture of the nodes; repeat for a mixed cluster (default: amd64)",
     )
     build.add_argument(
-        "--allow-unpinned", action="store_true",
+        "--allow-unpinned",
+        action="store_true",
         help="fetch assets whose digest the lock leaves null, and print what was fetched",
     )
 
     verify = commands.add_parser("verify", help="re-check a bundle off-line")
     verify.add_argument("out_dir", metavar="OUT_DIR", type=Path)
     verify.add_argument(
-        "--lock", type=Path, default=None,
+        "--lock",
+        type=Path,
+        default=None,
         help="also refuse a bundle built from other pins than this lock file's",
     )
     return top
@@ -68,8 +73,11 @@ def _build(arguments) -> int:
     arches = tuple(dict.fromkeys(arguments.arch or ["amd64"]))
     progress = Progress()
     report = build_bundle(
-        lock, arguments.out_dir, arches=arches,
-        allow_unpinned=arguments.allow_unpinned, progress=progress,
+        lock,
+        arguments.out_dir,
+        arches=arches,
+        allow_unpinned=arguments.allow_unpinned,
+        progress=progress,
     )
     manifest = report.manifest
     print(
@@ -79,8 +87,7 @@ def _build(arguments) -> int:
         file=sys.stderr,
     )
     if report.unpinned:
-        print("UNPINNED: check these against the publisher, then pin them in the lock file:",
-              file=sys.stderr)
+        print("UNPINNED: check these against the publisher, then pin them in the lock file:", file=sys.stderr)
         for entry in report.unpinned:
             value = entry.source if entry.kind == "image" else f"sha256: {entry.sha256}  size: {entry.size}"
             print(f"  {entry.name} ({entry.arch}): {value}", file=sys.stderr)

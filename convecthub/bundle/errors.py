@@ -44,6 +44,4 @@ class VerifyError(BundleError):
         self.bundle_dir = bundle_dir
         self.problems = list(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(
-            f"bundle {bundle_dir} is refused: {len(self.problems)} problem(s):\n{lines}"
-        )
+        super().__init__(f"bundle {bundle_dir} is refused: {len(self.problems)} problem(s):\n{lines}")

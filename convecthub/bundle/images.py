@@ -112,8 +112,9 @@ def _pull(asset: ImageAsset, arch: str, client, progress: Progress):
     progress.message(f"{asset.name} ({arch}): pulling {asset.pull_reference} for {platform}")
     try:
         # Read the pull's event stream: a registry error arrives there, not as an exception.
-        events = client.api.pull(asset.repository, tag=asset.digest or asset.tag,
-                                 platform=platform, stream=True, decode=True)
+        events = client.api.pull(
+            asset.repository, tag=asset.digest or asset.tag, platform=platform, stream=True, decode=True
+        )
         for event in events:
             if "error" in event:
                 raise _pull_failed(asset, platform, event["error"])
@@ -121,9 +122,7 @@ def _pull(asset: ImageAsset, arch: str, client, progress: Progress):
     except docker.errors.APIError as error:
         raise _pull_failed(asset, platform, error.explanation or error) from None
     except docker.errors.DockerException as error:
-        raise ImageError(
-            f"asset {asset.name}: Docker failed while pulling {asset.pull_reference} ({error})"
-        ) from None
+        raise ImageError(f"asset {asset.name}: Docker failed while pulling {asset.pull_reference} ({error})") from None
     pulled_arch = image.attrs.get("Architecture")
     if pulled_arch and pulled_arch != arch:
         raise ImageError(
@@ -165,8 +164,9 @@ def _tag(asset: ImageAsset, image) -> None:
         raise ImageError(f"asset {asset.name}: Docker refused to tag the image as {asset.image}")
 
 
-def write_image_archive(client, image: str, destination: str | Path, *, progress: Progress,
-                        label: str) -> tuple[str, int]:
+def write_image_archive(
+    client, image: str, destination: str | Path, *, progress: Progress, label: str
+) -> tuple[str, int]:
     """`docker save image` streamed to destination (via a .part file); returns (sha256, size)."""
     import docker.errors
 

@@ -197,9 +197,7 @@ def _parse_asset(entry, index: int, problems: list[str]):
     before = len(problems)
 
     if not isinstance(name, str) or not _NAME.match(name):
-        problems.append(
-            f"{label}: name must be lower-case letters, digits, '.', '_' or '-' (found {name!r})"
-        )
+        problems.append(f"{label}: name must be lower-case letters, digits, '.', '_' or '-' (found {name!r})")
     kind = entry.get("kind")
     if kind not in KINDS:
         problems.append(f"{label}: kind must be 'file' or 'image' (found {kind!r})")
@@ -214,9 +212,7 @@ def _parse_asset(entry, index: int, problems: list[str]):
 
     version = entry.get("version")
     if not isinstance(version, str) or not version:
-        problems.append(
-            f"{label}: version must be a string (found {version!r}); quote numbers: version: \"4.4\""
-        )
+        problems.append(f'{label}: version must be a string (found {version!r}); quote numbers: version: "4.4"')
     arches = _parse_arches(entry.get("arch"), kind, label, problems)
     roles = _parse_roles(entry.get("roles"), label, problems)
 
@@ -236,9 +232,7 @@ def _parse_arches(value, kind: str, label: str, problems: list[str]) -> tuple[st
     values = value if isinstance(value, list) else [value]
     allowed = ARCHES + ((ANY_ARCH,) if kind == "file" else ())
     if not values or any(item not in allowed for item in values):
-        problems.append(
-            f"{label}: arch must be one of {', '.join(allowed)} or a list of them (found {value!r})"
-        )
+        problems.append(f"{label}: arch must be one of {', '.join(allowed)} or a list of them (found {value!r})")
         return ()
     if ANY_ARCH in values and len(values) > 1:
         problems.append(f"{label}: arch 'any' cannot be combined with others")
@@ -246,14 +240,8 @@ def _parse_arches(value, kind: str, label: str, problems: list[str]) -> tuple[st
 
 
 def _parse_roles(value, label: str, problems: list[str]) -> tuple[str, ...]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or any(role not in ROLES for role in value)
-    ):
-        problems.append(
-            f"{label}: roles must be a non-empty list of {', '.join(ROLES)} (found {value!r})"
-        )
+    if not isinstance(value, list) or not value or any(role not in ROLES for role in value):
+        problems.append(f"{label}: roles must be a non-empty list of {', '.join(ROLES)} (found {value!r})")
         return ()
     return tuple(dict.fromkeys(value))
 
@@ -266,13 +254,9 @@ def _parse_file_fields(entry: dict, label: str, problems: list[str]) -> dict | N
 
     sha256 = entry.get("sha256", "missing")
     if sha256 == "missing":
-        problems.append(
-            f"{label}: sha256 is missing: write the publisher's digest, or null if unresolved"
-        )
+        problems.append(f"{label}: sha256 is missing: write the publisher's digest, or null if unresolved")
     elif sha256 is not None and not (isinstance(sha256, str) and _SHA256.match(sha256)):
-        problems.append(
-            f"{label}: sha256 must be 64 lower-case hex digits or null (found {sha256!r})"
-        )
+        problems.append(f"{label}: sha256 must be 64 lower-case hex digits or null (found {sha256!r})")
 
     size = entry.get("size")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
@@ -280,9 +264,7 @@ def _parse_file_fields(entry: dict, label: str, problems: list[str]) -> dict | N
 
     filename = entry.get("file") or unquote(posixpath.basename(urlparse(url).path))
     if not isinstance(filename, str) or not _FILENAME.match(filename):
-        problems.append(
-            f"{label}: cannot name the file from the URL (got {filename!r}): add file: NAME"
-        )
+        problems.append(f"{label}: cannot name the file from the URL (got {filename!r}): add file: NAME")
     if sha256 == "missing":
         return None
     return dict(url=url, sha256=sha256, size=size, filename=filename)
@@ -292,8 +274,7 @@ def _parse_image_fields(entry: dict, label: str, problems: list[str]) -> dict | 
     image = entry.get("image")
     if not isinstance(image, str) or "@" in image:
         problems.append(
-            f"{label}: image must be repository:tag without @digest (found {image!r});"
-            " the digest goes in digest:"
+            f"{label}: image must be repository:tag without @digest (found {image!r}); the digest goes in digest:"
         )
         return None
     repository, tag = split_image_reference(image)
@@ -304,14 +285,10 @@ def _parse_image_fields(entry: dict, label: str, problems: list[str]) -> dict | 
 
     digest = entry.get("digest", "missing")
     if digest == "missing":
-        problems.append(
-            f"{label}: digest is missing: write sha256:... from the registry, or null if unresolved"
-        )
+        problems.append(f"{label}: digest is missing: write sha256:... from the registry, or null if unresolved")
         return None
     if digest is not None and not (isinstance(digest, str) and _DIGEST.match(digest)):
-        problems.append(
-            f"{label}: digest must be sha256: and 64 lower-case hex digits, or null (found {digest!r})"
-        )
+        problems.append(f"{label}: digest must be sha256: and 64 lower-case hex digits, or null (found {digest!r})")
     return dict(image=image, digest=digest)
 
 

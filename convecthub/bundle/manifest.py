@@ -154,8 +154,17 @@ def parse_manifest(document, path: Path | str = MANIFEST_NAME) -> Manifest:
 
 
 _TYPE_NAMES = {int: "a whole number", str: "a string", list: "a list"}
-_REQUIRED = {"name": str, "kind": str, "path": str, "size": int, "sha256": str,
-             "roles": list, "arch": str, "version": str, "source": str}
+_REQUIRED = {
+    "name": str,
+    "kind": str,
+    "path": str,
+    "size": int,
+    "sha256": str,
+    "roles": list,
+    "arch": str,
+    "version": str,
+    "source": str,
+}
 
 
 def _parse_entry(item, index: int, problems: list[str]) -> ManifestEntry | None:
@@ -176,10 +185,18 @@ def _parse_entry(item, index: int, problems: list[str]) -> ManifestEntry | None:
         problems.append(f"{label}: roles {item['roles']!r} must be among {', '.join(ROLES)}")
         return None
     return ManifestEntry(
-        name=item["name"], kind=item["kind"], path=item["path"], size=item["size"],
-        sha256=item["sha256"], roles=tuple(item["roles"]), arch=item["arch"],
-        version=item["version"], source=item["source"], image=item.get("image"),
-        pinned=bool(item.get("pinned", True)), standin=bool(item.get("standin", False)),
+        name=item["name"],
+        kind=item["kind"],
+        path=item["path"],
+        size=item["size"],
+        sha256=item["sha256"],
+        roles=tuple(item["roles"]),
+        arch=item["arch"],
+        version=item["version"],
+        source=item["source"],
+        image=item.get("image"),
+        pinned=bool(item.get("pinned", True)),
+        standin=bool(item.get("standin", False)),
     )
 
 

@@ -38,8 +38,15 @@ def percent(done: int, total: int | None) -> str:
 class Progress:
     """Reports bytes done per file and overall. Not thread-safe: one file at a time."""
 
-    def __init__(self, total_bytes: int = 0, stream=None, *, interactive: bool | None = None,
-                 min_interval: float = 0.2, clock=time.monotonic):
+    def __init__(
+        self,
+        total_bytes: int = 0,
+        stream=None,
+        *,
+        interactive: bool | None = None,
+        min_interval: float = 0.2,
+        clock=time.monotonic,
+    ):
         self.stream = stream if stream is not None else sys.stderr
         self.interactive = (
             interactive if interactive is not None else bool(getattr(self.stream, "isatty", lambda: False)())

@@ -59,18 +59,12 @@ def _check_file(bundle_dir: Path, entry: ManifestEntry, progress: Progress) -> s
     size = path.stat().st_size
     if size != entry.size:
         progress.skip(entry.path, entry.size, "WRONG SIZE")
-        return (
-            f"{label} is corrupted: {size} bytes, the manifest says {entry.size}:"
-            f" delete it and run {build}"
-        )
+        return f"{label} is corrupted: {size} bytes, the manifest says {entry.size}: delete it and run {build}"
     progress.begin(entry.path, entry.size)
     actual = sha256_of_file(path, on_chunk=progress.advance)
     if actual != entry.sha256:
         progress.end("CORRUPTED")
-        return (
-            f"{label} is corrupted: sha256 {actual}, the manifest says {entry.sha256}:"
-            f" delete it and run {build}"
-        )
+        return f"{label} is corrupted: sha256 {actual}, the manifest says {entry.sha256}: delete it and run {build}"
     progress.end("ok")
     return None
 
@@ -88,11 +82,7 @@ def _compare_with_lock(manifest: Manifest, lock: Lock) -> list[str]:
             problems.append(f"{entry.path}: {entry.name} is not in {lock.path}: {rebuild}")
             continue
         if asset.kind == "file" and asset.sha256 and entry.sha256 != asset.sha256:
-            problems.append(
-                f"{entry.path}: sha256 {entry.sha256} is not the lock's {asset.sha256}: {rebuild}"
-            )
+            problems.append(f"{entry.path}: sha256 {entry.sha256} is not the lock's {asset.sha256}: {rebuild}")
         if asset.kind == "image" and asset.digest and entry.source != asset.pull_reference:
-            problems.append(
-                f"{entry.path}: made from {entry.source}, the lock pins {asset.pull_reference}: {rebuild}"
-            )
+            problems.append(f"{entry.path}: made from {entry.source}, the lock pins {asset.pull_reference}: {rebuild}")
     return problems

@@ -42,12 +42,16 @@ def registry(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("registry")
     port = free_port()
     config = workdir / "config.yml"
-    config.write_text(yaml.safe_dump({
-        "version": 0.1,
-        "log": {"level": "warn"},
-        "storage": {"filesystem": {"rootdirectory": str(workdir / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "version": 0.1,
+                "log": {"level": "warn"},
+                "storage": {"filesystem": {"rootdirectory": str(workdir / "data")}},
+                "http": {"addr": f"127.0.0.1:{port}"},
+            }
+        )
+    )
     with open(workdir / "registry.log", "wb") as log:
         process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -92,10 +96,25 @@ def pushed_image(docker_client, registry):
 
 
 def write_lock(path: Path, reference: str, digest: str) -> Path:
-    path.write_text(yaml.safe_dump({"schema": 1, "release": "e2e", "assets": [{
-        "name": "tiny", "kind": "image", "version": "1.0", "arch": ["amd64"],
-        "image": reference, "digest": digest, "roles": ["registry"],
-    }]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "schema": 1,
+                "release": "e2e",
+                "assets": [
+                    {
+                        "name": "tiny",
+                        "kind": "image",
+                        "version": "1.0",
+                        "arch": ["amd64"],
+                        "image": reference,
+                        "digest": digest,
+                        "roles": ["registry"],
+                    }
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -111,8 +130,9 @@ def run_in(docker_client, image: str, *command: str) -> bytes:
 
 
 def bundle_command(*arguments) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convecthub.bundle", *arguments],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "convecthub.bundle", *arguments], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_build_pulls_by_digest_and_the_archive_loads_back(docker_client, pushed_image, tmp_path):
@@ -128,12 +148,14 @@ def test_build_pulls_by_digest_and_the_archive_loads_back(docker_client, pushed_
     verify_bundle(tmp_path / "bundle")
 
     docker_client.images.remove(reference, force=True)
-    loaded = subprocess.run(["docker", "load", "-i", str(tmp_path / "bundle" / entry.path)],
-                            capture_output=True, text=True, timeout=120)
+    loaded = subprocess.run(
+        ["docker", "load", "-i", str(tmp_path / "bundle" / entry.path)], capture_output=True, text=True, timeout=120
+    )
     assert loaded.returncode == 0, loaded.stderr
     assert f"Loaded image: {reference}" in loaded.stdout
     assert run_in(docker_client, reference, "/bin/busybox", "cat", "/STANDIN").startswith(
-        b"STANDIN: test stand-in for " + reference.encode())
+        b"STANDIN: test stand-in for " + reference.encode()
+    )
 
 
 def test_second_build_pulls_and_saves_nothing(docker_client, pushed_image, tmp_path):
@@ -163,16 +185,16 @@ def test_a_digest_the_registry_does_not_have_is_refused_naming_asset_and_referen
 
 
 def test_standin_bundle_images_are_real_archives_under_the_real_names(docker_client, tmp_path):
-    manifest = build_standin_bundle(tmp_path, docker_client=docker_client,
-                                    sizes={"jupyterhub-hub": 2_000_000})
+    manifest = build_standin_bundle(tmp_path, docker_client=docker_client, sizes={"jupyterhub-hub": 2_000_000})
 
     verify_bundle(tmp_path)
     hub = manifest.entry("jupyterhub-hub")
     assert hub.standin and hub.image == "quay.io/jupyterhub/k8s-hub:4.4.0"
     assert hub.size > 2_000_000
     docker_client.images.remove(hub.image, force=True)
-    loaded = subprocess.run(["docker", "load", "-i", str(tmp_path / hub.path)],
-                            capture_output=True, text=True, timeout=120)
+    loaded = subprocess.run(
+        ["docker", "load", "-i", str(tmp_path / hub.path)], capture_output=True, text=True, timeout=120
+    )
     assert f"Loaded image: {hub.image}" in loaded.stdout, loaded.stderr
     assert docker_client.images.get(hub.image).labels.get(STANDIN_LABEL) == "true"
 

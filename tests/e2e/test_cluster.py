@@ -69,7 +69,9 @@ def test_agents_joined_the_masters_private_address(lab):
 
 
 def test_only_the_gpu_node_is_labelled_and_has_the_nvidia_stack(lab):
-    labels = {item["metadata"]["name"]: item["metadata"]["labels"] for item in kubectl_json(lab, "get", "nodes")["items"]}
+    labels = {
+        item["metadata"]["name"]: item["metadata"]["labels"] for item in kubectl_json(lab, "get", "nodes")["items"]
+    }
     assert labels["worker2"].get("nvidia.com/gpu.present") == "true"
     assert "nvidia.com/gpu.present" not in labels["worker1"]
     assert exec_on(lab, "worker2", ["dpkg-query", "-W", "nvidia-container-toolkit"])[0] == 0
@@ -156,7 +158,9 @@ def test_reset_leaves_nothing_and_a_second_reset_changes_nothing(lab):
     assert result.returncode == 0, result.stderr[-3000:]
     for node in ("master", "worker1", "worker2"):
         assert f"audit: nothing of ConvectHub on {node}" in result.stderr
-        code, output = exec_on(lab, node, ["sh", "-c", "ip -o link; ip netns list; iptables-save; cat /proc/self/mounts"])
+        code, output = exec_on(
+            lab, node, ["sh", "-c", "ip -o link; ip netns list; iptables-save; cat /proc/self/mounts"]
+        )
         for trace in ("cni0", "flannel.1", "cni-", "KUBE-", "FLANNEL", "/run/k3s", "/var/lib/kubelet"):
             assert trace not in output, (node, trace)
         assert exec_on(lab, node, ["test", "-e", "/etc/rancher/node"])[0] != 0, "a re-join would be refused"
@@ -176,7 +180,12 @@ def test_reset_leaves_nothing_and_a_second_reset_changes_nothing(lab):
             "mount: /run/k3s/leftover",
             "umount /run/k3s/leftover && rm -rf /run/k3s",
         ),
-        ("file", "mkdir -p /etc/rancher/node && touch /etc/rancher/node/password", "file: /etc/rancher", "rm -rf /etc/rancher"),
+        (
+            "file",
+            "mkdir -p /etc/rancher/node && touch /etc/rancher/node/password",
+            "file: /etc/rancher",
+            "rm -rf /etc/rancher",
+        ),
     ],
 )
 def test_the_audit_names_each_kind_of_leftover(lab, kind, plant, named, remove):

@@ -60,11 +60,20 @@ BIG_PATH = "files/k3s-airgap-images-amd64.tar.zst"
 # Big enough that an upload lasts a few seconds, small enough for a 2-core CI.
 BIG_SIZE = 120_000_000
 # The paths of ours a deploy creates first; none may exist after a refusal.
-OURS = (WORKDIR, "/etc/rancher", "/etc/convecthub", "/usr/local/bin/k3s", "/etc/docker/registry/htpasswd",
-        "/etc/systemd/system/k3s.service", "/etc/systemd/system/k3s-agent.service")
+OURS = (
+    WORKDIR,
+    "/etc/rancher",
+    "/etc/convecthub",
+    "/usr/local/bin/k3s",
+    "/etc/docker/registry/htpasswd",
+    "/etc/systemd/system/k3s.service",
+    "/etc/systemd/system/k3s-agent.service",
+)
 SSH_FIX = "make the host reachable (ssh_hostname, ssh_port, ssh_user, ssh_key), or leave it out with --limit"
-SUDO_FIX = ("give the SSH user sudo without a password (NOPASSWD), or set _sudo_password (ansible_become_pass) "
-            "for this host to its sudo password")
+SUDO_FIX = (
+    "give the SSH user sudo without a password (NOPASSWD), or set _sudo_password (ansible_become_pass) "
+    "for this host to its sudo password"
+)
 SUDO_ROW = f"sudo: could not run a command as root through sudo (its message is in pyinfra's output above)\n        fix: {SUDO_FIX}"
 
 # Results passed from one test to the next (the module's tests run in order).
@@ -80,8 +89,9 @@ OUTPUT_DIR: list = []
 def big_bundle(docker_client, tmp_path_factory):
     """The stand-in bundle with a 120 MB K3s air-gap archive (files that every node gets)."""
     directory = tmp_path_factory.mktemp("faults-bundle")
-    build_standin_bundle(directory, docker_client=docker_client, k3s_executable=K3S_STANDIN,
-                         sizes={BIG_ENTRY: BIG_SIZE})
+    build_standin_bundle(
+        directory, docker_client=docker_client, k3s_executable=K3S_STANDIN, sizes={BIG_ENTRY: BIG_SIZE}
+    )
     return directory
 
 
@@ -151,8 +161,14 @@ def pyinfra(inventory_path, *arguments, timeout=900) -> subprocess.CompletedProc
     output is also kept in the lab's work directory (numbered runs)."""
     before = _stat(DEBUG_LOG)
     result = subprocess.run(
-        [PYINFRA, str(inventory_path), *arguments], cwd=REPO, capture_output=True, text=True, timeout=timeout,
-        stdin=subprocess.DEVNULL, start_new_session=True, env=operator_environment(),
+        [PYINFRA, str(inventory_path), *arguments],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        env=operator_environment(),
     )
     keep_debug_log(before, f"run-{Path(str(inventory_path)).stem}")
     if OUTPUT_DIR:
@@ -173,8 +189,13 @@ class Background:
         self.err_path = lab.work / f"{name}.err"
         with open(self.out_path, "w") as out, open(self.err_path, "w") as err:
             self.process = subprocess.Popen(
-                [PYINFRA, str(inventory_path or lab.inventory), *arguments], cwd=REPO, stdout=out, stderr=err,
-                stdin=subprocess.DEVNULL, start_new_session=True, env=operator_environment(),
+                [PYINFRA, str(inventory_path or lab.inventory), *arguments],
+                cwd=REPO,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=operator_environment(),
             )
 
     @property
@@ -191,7 +212,9 @@ class Background:
             if condition():
                 return
             if self.process.poll() is not None:
-                raise AssertionError(f"pyinfra ended (rc {self.process.returncode}) before {what}:\n{self.stderr[-3000:]}")
+                raise AssertionError(
+                    f"pyinfra ended (rc {self.process.returncode}) before {what}:\n{self.stderr[-3000:]}"
+                )
             time.sleep(0.2)
         raise AssertionError(f"no {what} within {timeout}s:\n{self.stderr[-3000:]}")
 
@@ -255,8 +278,10 @@ def refused(lab, result, *rows, hosts=1, traceback_ok=False) -> str:
     assert traceback_ok or "Traceback" not in stderr, stderr[-3000:]
     if rows:
         problems = f"{len(rows)} problem{'s' if len(rows) > 1 else ''}"
-        table = (f"preflight refused the deploy: {problems} on {hosts} host{'s' if hosts > 1 else ''}, "
-                 "nothing was changed on any host:\n\n    worker1\n")
+        table = (
+            f"preflight refused the deploy: {problems} on {hosts} host{'s' if hosts > 1 else ''}, "
+            "nothing was changed on any host:\n\n    worker1\n"
+        )
         table += "\n\n".join(f"        {row}" for row in rows)
         assert table in stderr, stderr[-3000:]
     assert ours_on_nodes(lab) == {"master": [], "worker1": []}
@@ -277,10 +302,15 @@ def wait_for_ssh(lab, node):
 def start_listener(lab, node, port):
     """`python3 -m http.server PORT` on a node; returns its pid once it listens."""
     pidfile = f"/run/faults-listener-{port}.pid"
-    container(lab, node).exec_run(["sh", "-c", f"echo $$ > {pidfile}; exec python3 -m http.server {port}"],
-                                  detach=True)
-    return int(sh(lab, node, f"for i in $(seq 50); do [ -s {pidfile} ] && ss -Htln | grep -q ':{port} ' && break; "
-                             f"sleep 0.1; done; ss -Htln | grep -q ':{port} ' && cat {pidfile}"))
+    container(lab, node).exec_run(["sh", "-c", f"echo $$ > {pidfile}; exec python3 -m http.server {port}"], detach=True)
+    return int(
+        sh(
+            lab,
+            node,
+            f"for i in $(seq 50); do [ -s {pidfile} ] && ss -Htln | grep -q ':{port} ' && break; "
+            f"sleep 0.1; done; ss -Htln | grep -q ':{port} ' && cat {pidfile}",
+        )
+    )
 
 
 def put_file(lab, node, directory, name, text, mode):
@@ -312,7 +342,9 @@ def test_a_closed_ssh_port_is_named_and_nothing_runs(lab):
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", CLOSED_PORT)) != 0, f"something listens on {CLOSED_PORT}"
     result = pyinfra(inventory(lab, "closed-port", {"worker1": {"ssh_port": CLOSED_PORT}}), "--json", "-y", "deploy.py")
-    stderr = refused(lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}")
+    stderr = refused(
+        lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}"
+    )
     assert f"[worker1] Could not connect ([Errno None] Unable to connect to port {CLOSED_PORT} on 127.0.0.1)" in stderr
 
 
@@ -324,7 +356,9 @@ def test_a_stopped_host_is_named_and_nothing_runs(lab):
     finally:
         container(lab, "worker1").start()
         wait_for_ssh(lab, "worker1")
-    stderr = refused(lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}")
+    stderr = refused(
+        lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}"
+    )
     assert f"[worker1] Could not connect ([Errno None] Unable to connect to port {port} on 127.0.0.1)" in stderr
 
 
@@ -336,25 +370,34 @@ def test_a_hung_host_is_named_and_nothing_runs(lab):
         result = pyinfra(lab.inventory, "--json", "-y", "deploy.py")
     finally:
         container(lab, "worker1").unpause()
-    silent = (f"127.0.0.1:{port} accepts connections but sends no SSH banner within 5 s: "
-              "the host is hung or overloaded, or that port is not sshd")
-    stderr = refused(lab, result, f"ssh: could not connect: {silent} (pyinfra's connection error is above)\n"
-                                  f"        fix: {SSH_FIX}")
+    silent = (
+        f"127.0.0.1:{port} accepts connections but sends no SSH banner within 5 s: "
+        "the host is hung or overloaded, or that port is not sshd"
+    )
+    stderr = refused(
+        lab, result, f"ssh: could not connect: {silent} (pyinfra's connection error is above)\n        fix: {SSH_FIX}"
+    )
     assert "[worker1] SSH error (No existing session)" in stderr
 
 
 def test_a_wrong_key_is_named_and_nothing_runs(lab):
     other = keys.ensure_ssh_key(lab.work / "not-the-lab-key")
-    result = pyinfra(inventory(lab, "wrong-key", {"worker1": {"ssh_key": str(other.private_path)}}),
-                     "--json", "-y", "deploy.py")
-    stderr = refused(lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}")
-    assert (f"[worker1] Authentication error (username=vagrant, key={other.private_path}) "
-            "(Authentication failed.)") in stderr
+    result = pyinfra(
+        inventory(lab, "wrong-key", {"worker1": {"ssh_key": str(other.private_path)}}), "--json", "-y", "deploy.py"
+    )
+    stderr = refused(
+        lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}"
+    )
+    assert (
+        f"[worker1] Authentication error (username=vagrant, key={other.private_path}) (Authentication failed.)"
+    ) in stderr
 
 
 def test_a_wrong_user_is_named_and_nothing_runs(lab):
     result = pyinfra(inventory(lab, "wrong-user", {"worker1": {"ssh_user": "operator"}}), "--json", "-y", "deploy.py")
-    stderr = refused(lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}")
+    stderr = refused(
+        lab, result, f"ssh: could not connect (pyinfra's connection error is above)\n        fix: {SSH_FIX}"
+    )
     assert f"[worker1] Authentication error (username=operator, key={lab.state_dir / 'id_ed25519'})" in stderr
 
 
@@ -377,8 +420,10 @@ def test_sudo_needing_a_password_none_was_given_for_stops_before_any_operation(l
 def test_sudo_needing_a_password_none_was_given_for_is_named_without_a_traceback(lab):
     stderr = RUNS["no-sudo-password"]
     assert "Traceback" not in stderr
-    assert ("    worker1\n        sudo: sudo wants a password, none was given and there is no terminal to ask on\n"
-            f"        fix: {SUDO_FIX}") in stderr
+    assert (
+        "    worker1\n        sudo: sudo wants a password, none was given and there is no terminal to ask on\n"
+        f"        fix: {SUDO_FIX}"
+    ) in stderr
 
 
 def test_ctrl_c_at_the_sudo_password_prompt_ends_the_run_with_130_at_once(lab):
@@ -419,19 +464,29 @@ def test_ctrl_c_at_the_sudo_password_prompt_ends_the_run_with_130_at_once(lab):
 
 def test_my_iface_missing_on_one_node_is_named_and_nothing_runs(lab):
     result = pyinfra(inventory(lab, "iface-missing", {"worker1": {"my_iface": "eth9"}}), "--json", "-y", "deploy.py")
-    refused(lab, result, f"my_iface: eth9 does not exist on this host; its interfaces are {interfaces_text(lab, 'worker1')}"
-                         "\n        fix: set my_iface to the interface on the private network")
+    refused(
+        lab,
+        result,
+        f"my_iface: eth9 does not exist on this host; its interfaces are {interfaces_text(lab, 'worker1')}"
+        "\n        fix: set my_iface to the interface on the private network",
+    )
 
 
 def test_my_iface_without_ipv4_is_named_and_nothing_runs(lab):
     sh(lab, "worker1", "ip link add fault0 type veth peer name fault1 && ip link set fault0 up")
     try:
-        result = pyinfra(inventory(lab, "iface-no-ipv4", {"worker1": {"my_iface": "fault0"}}), "--json", "-y", "deploy.py")
+        result = pyinfra(
+            inventory(lab, "iface-no-ipv4", {"worker1": {"my_iface": "fault0"}}), "--json", "-y", "deploy.py"
+        )
     finally:
         sh(lab, "worker1", "ip link delete fault0")
     listing = interfaces_text(lab, "worker1", extra=("fault0", "fault1"))
-    refused(lab, result, f"my_iface: fault0 has no IPv4 address; its interfaces are {listing}\n        fix: give fault0 "
-                         "an IPv4 address on the private network, or set my_iface to the interface on the private network")
+    refused(
+        lab,
+        result,
+        f"my_iface: fault0 has no IPv4 address; its interfaces are {listing}\n        fix: give fault0 "
+        "an IPv4 address on the private network, or set my_iface to the interface on the private network",
+    )
 
 
 def _master_table(row: str) -> str:
@@ -445,9 +500,13 @@ def test_port_6443_taken_on_the_first_driver_is_named_and_nothing_runs(lab):
     finally:
         stop_listener(lab, "master", 6443)
     stderr = refused(lab, result)
-    assert _master_table(
-        f"port 6443: in use by python3 (pid {pid}), but the K3s API server needs it\n        fix: stop that program or "
-        "move it to another port (`sudo ss -tlnp 'sport = :6443'` shows it)") in stderr, stderr[-2000:]
+    assert (
+        _master_table(
+            f"port 6443: in use by python3 (pid {pid}), but the K3s API server needs it\n        fix: stop that program or "
+            "move it to another port (`sudo ss -tlnp 'sport = :6443'` shows it)"
+        )
+        in stderr
+    ), stderr[-2000:]
 
 
 def test_https_port_taken_on_the_first_driver_is_named_and_nothing_runs(lab):
@@ -458,16 +517,24 @@ def test_https_port_taken_on_the_first_driver_is_named_and_nothing_runs(lab):
     finally:
         stop_listener(lab, "master", 9443)
     stderr = refused(lab, result)
-    assert _master_table(
-        f"port 9443 (https_port): in use by python3 (pid {pid}), but JupyterHub's HTTPS entry (Traefik) needs it\n"
-        "        fix: stop that program or move it to another port, or set https_port to a free port") in stderr
+    assert (
+        _master_table(
+            f"port 9443 (https_port): in use by python3 (pid {pid}), but JupyterHub's HTTPS entry (Traefik) needs it\n"
+            "        fix: stop that program or move it to another port, or set https_port to a free port"
+        )
+        in stderr
+    )
 
 
 def test_too_little_disk_for_the_bundle_in_convect_workdir_is_named_and_nothing_runs(lab):
     sh(lab, "worker1", "mkdir -p /mnt/faults-small && mount -t tmpfs -o size=1m faults-small /mnt/faults-small")
     try:
-        small = pyinfra(inventory(lab, "disk-tmpfs", {"worker1": {"convect_workdir": "/mnt/faults-small/convecthub"}}),
-                        "--json", "-y", "deploy.py")
+        small = pyinfra(
+            inventory(lab, "disk-tmpfs", {"worker1": {"convect_workdir": "/mnt/faults-small/convecthub"}}),
+            "--json",
+            "-y",
+            "deploy.py",
+        )
     finally:
         sh(lab, "worker1", "umount /mnt/faults-small && rmdir /mnt/faults-small")
     stderr = refused(lab, small)
@@ -475,14 +542,20 @@ def test_too_little_disk_for_the_bundle_in_convect_workdir_is_named_and_nothing_
         r"convect_workdir: /mnt/faults-small/convecthub is on /mnt/faults-small \(tmpfs\), in memory and "
         r"emptied at every reboot, with 1\.0 MB free; it needs preflight_min_disk_gb=10 plus [\d.]+ MB of "
         r"bundle files still to arrive\n        fix: set convect_workdir to a directory on a disk, "
-        r"e\.g\. /var/lib/convecthub", stderr), stderr[-2000:]
+        r"e\.g\. /var/lib/convecthub",
+        stderr,
+    ), stderr[-2000:]
     # On a disk, the other row: here the threshold is what does not fit.
-    full = pyinfra(inventory(lab, "disk-full", {"worker1": {"preflight_min_disk_gb": 100000}}), "--json", "-y", "deploy.py")
+    full = pyinfra(
+        inventory(lab, "disk-full", {"worker1": {"preflight_min_disk_gb": 100000}}), "--json", "-y", "deploy.py"
+    )
     stderr = refused(lab, full)
     assert re.search(
         r"    worker1\n        disk: /var/lib/convecthub is on / \(\w+\) with [\d.]+ GB free; it needs "
         r"preflight_min_disk_gb=100000 plus [\d.]+ MB of bundle files still to arrive\n        fix: free [\d.]+ GB "
-        r"there, or set convect_workdir to a directory on a larger filesystem", stderr), stderr[-2000:]
+        r"there, or set convect_workdir to a directory on a larger filesystem",
+        stderr,
+    ), stderr[-2000:]
 
 
 def test_a_corrupted_bundle_file_on_the_provisioner_is_named_and_nothing_runs(lab, big_bundle):
@@ -500,8 +573,10 @@ def test_a_corrupted_bundle_file_on_the_provisioner_is_named_and_nothing_runs(la
     victim.write_bytes(b"\0" * size)  # same size, other bytes: only the sha256 tells
     result = pyinfra(lab.inventory, "--json", "-y", "--data", f"bundle_dir={corrupted}", "deploy.py")
     stderr = refused(lab, result)
-    assert (f"bundle_dir={corrupted}: bundle {corrupted} is refused: 1 problem(s):\n  - files/jupyterhub-4.4.0.tgz "
-            "(jupyterhub-chart) is corrupted: sha256 ") in stderr, stderr[-2000:]
+    assert (
+        f"bundle_dir={corrupted}: bundle {corrupted} is refused: 1 problem(s):\n  - files/jupyterhub-4.4.0.tgz "
+        "(jupyterhub-chart) is corrupted: sha256 "
+    ) in stderr, stderr[-2000:]
     assert f"delete it and run `python -m convecthub.bundle build {corrupted}`" in stderr
 
 
@@ -509,12 +584,15 @@ def test_jupyterhub_values_overriding_the_proxy_service_type_are_refused(lab):
     values = lab.work / "jupyterhub-loadbalancer.yaml"
     values.write_text("hub:\n  baseUrl: /\nproxy:\n  service:\n    type: LoadBalancer\n")
     override = {"jhub_config_path": str(values)}
-    result = pyinfra(inventory(lab, "jhub-override", {"master": override, "worker1": override}),
-                     "--json", "-y", "deploy.py")
+    result = pyinfra(
+        inventory(lab, "jhub-override", {"master": override, "worker1": override}), "--json", "-y", "deploy.py"
+    )
     stderr = refused(lab, result)
-    assert (f"jhub_config_path={values}: these values would break the deploy's own settings: proxy.service.type: "
-            "'LoadBalancer' (the deploy needs 'ClusterIP'). Fix: remove them from the file (the deploy serves "
-            "JupyterHub through K3s's Traefik on http_port/https_port).") in stderr
+    assert (
+        f"jhub_config_path={values}: these values would break the deploy's own settings: proxy.service.type: "
+        "'LoadBalancer' (the deploy needs 'ClusterIP'). Fix: remove them from the file (the deploy serves "
+        "JupyterHub through K3s's Traefik on http_port/https_port)."
+    ) in stderr
 
 
 # -- 2. an undisturbed deploy: the reference state, and no secret in sight --------
@@ -523,8 +601,11 @@ def test_jupyterhub_values_overriding_the_proxy_service_type_are_refused(lab):
 def secrets_of(lab) -> dict:
     state = json.loads((lab.state_dir / "state.json").read_text())
     sudo_password = next(n.sudo_password_file for n in lab.nodes if n.spec.name == "worker1").read_text()
-    return {"convect_token": state["convect_token"], "registry_password": state["registry_password"],
-            "sudo password of worker1": sudo_password}
+    return {
+        "convect_token": state["convect_token"],
+        "registry_password": state["registry_password"],
+        "sudo password of worker1": sudo_password,
+    }
 
 
 class CommandLineSampler:
@@ -563,8 +644,12 @@ def world_readable_files_holding(lab, node, secrets: dict) -> str:
     patterns = "/root/.faults-secrets"
     put_file(lab, node, "/root", ".faults-secrets", "".join(f"{value}\n" for value in secrets.values()), 0o600)
     try:
-        return sh(lab, node, f"find / /run /dev/shm -xdev -type f -perm -o+r -size -8M 2>/dev/null "
-                             f"| grep -v -E '^/(proc|sys)/' | xargs -r grep -l -F -f {patterns} 2>/dev/null; true")
+        return sh(
+            lab,
+            node,
+            f"find / /run /dev/shm -xdev -type f -perm -o+r -size -8M 2>/dev/null "
+            f"| grep -v -E '^/(proc|sys)/' | xargs -r grep -l -F -f {patterns} 2>/dev/null; true",
+        )
     finally:
         sh(lab, node, f"rm -f {patterns}")
 
@@ -649,8 +734,10 @@ def assert_same_state(lab, reference):
         if isinstance(reference[key], list):
             was, is_now = Counter(map(str, reference[key])), Counter(map(str, now[key]))
             if was != is_now:
-                differences[key] = {"missing": sorted((was - is_now).elements()),
-                                    "extra": sorted((is_now - was).elements())}
+                differences[key] = {
+                    "missing": sorted((was - is_now).elements()),
+                    "extra": sorted((is_now - was).elements()),
+                }
         elif now[key] != reference[key]:
             differences[key] = {"was": reference[key], "now": now[key]}
     assert not differences, json.dumps(differences, indent=1)
@@ -668,8 +755,12 @@ def test_undisturbed_deploy_shows_no_secret_in_output_command_lines_or_world_rea
     assert len(sampler.samples) > 20, "ps was not sampled during the run"
     for what, value in secrets.items():
         assert value not in output, f"the {what} is in pyinfra's -vvv output"
-        seen = [(node, line.replace(value, f"<{what}>")) for node, sample in sampler.samples
-                for line in sample.splitlines() if value in line]
+        seen = [
+            (node, line.replace(value, f"<{what}>"))
+            for node, sample in sampler.samples
+            for line in sample.splitlines()
+            if value in line
+        ]
         assert not seen, f"the {what} was on a command line: {seen[:3]}"
     for node in ("master", "worker1"):
         found = world_readable_files_holding(lab, node, secrets)
@@ -689,8 +780,12 @@ def test_a_second_run_changes_nothing_and_keeps_the_state(lab):
     try:
         result = pyinfra(lab.inventory, "--json", "-y", "deploy.py")
     finally:
-        RUNS["argv"] = sh(lab, "worker1", "cat /home/vagrant/.faults-argv; rm -f /home/vagrant/.faults-argv; "
-                                          "usermod -s /bin/bash vagrant; rm -f /usr/local/bin/faults-argv-shell")
+        RUNS["argv"] = sh(
+            lab,
+            "worker1",
+            "cat /home/vagrant/.faults-argv; rm -f /home/vagrant/.faults-argv; "
+            "usermod -s /bin/bash vagrant; rm -f /usr/local/bin/faults-argv-shell",
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     assert_zero_changes(result)
     assert_same_state(lab, RUNS["reference"])
@@ -742,9 +837,11 @@ def test_a_run_during_which_the_registry_was_stopped_fails_naming_it(lab):
     code = run.finish(timeout=300)
     assert code == 1, run.stderr[-3000:]
     assert "ConvectHub is up" not in run.stderr
-    assert re.search(r"\[master\] .*the registry https://10\.213\.90\.\d+:\d+/v2/ does not answer: look at "
-                     r"`systemctl status docker-registry` and `journalctl -u docker-registry` on master", run.stderr), \
-        run.stderr[-3000:]
+    assert re.search(
+        r"\[master\] .*the registry https://10\.213\.90\.\d+:\d+/v2/ does not answer: look at "
+        r"`systemctl status docker-registry` and `journalctl -u docker-registry` on master",
+        run.stderr,
+    ), run.stderr[-3000:]
 
 
 def test_the_registry_down_between_runs_is_restarted_with_its_data_and_the_state_converges(lab):
@@ -763,8 +860,7 @@ def test_the_first_drivers_k3s_killed_while_an_agent_joins_the_run_still_succeed
     sh(lab, "worker1", "systemctl stop k3s-agent")
     before = main_pid(lab, "master", "k3s")
     run = Background(lab, "k3s-killed", "--json", "-y", "deploy.py")
-    run.wait_until(lambda: "The first driver's API is reachable from this agent" in run.stderr,
-                   "the agent's join step")
+    run.wait_until(lambda: "The first driver's API is reachable from this agent" in run.stderr, "the agent's join step")
     sh(lab, "master", "systemctl kill -s KILL k3s")
     code = run.finish(timeout=300)
     assert code == 0, run.stderr[-3000:]
@@ -794,8 +890,10 @@ def test_reset_keeping_the_registry_data_then_sigint_during_the_bundle_upload_le
     # Nothing half-placed: the partial file is only in the login user's incoming area.
     assert sh(lab, "master", f"test -e {WORKDIR}/bundle/{BIG_PATH} && echo placed || echo absent").strip() == "absent"
     assert 0 < int(sh(lab, "master", f"stat -c %s {incoming}")) < BIG_SIZE
-    assert sh(lab, "master", "systemctl is-active convecthub-bundle-peer k3s k3s-agent", check=False).split() == [
-        "inactive"] * 3
+    assert (
+        sh(lab, "master", "systemctl is-active convecthub-bundle-peer k3s k3s-agent", check=False).split()
+        == ["inactive"] * 3
+    )
     assert code == 130, run.stderr[-3000:]
     assert "--> Interrupted (Ctrl-C): the run stopped here. Run the same command again to finish it." in run.stderr
     assert "Traceback" not in run.stderr + run.stdout
@@ -803,8 +901,11 @@ def test_reset_keeping_the_registry_data_then_sigint_during_the_bundle_upload_le
 
 def test_sigint_stops_the_run_at_once_with_a_failure_status(lab):
     run = Background(lab, "sigint-local", "-y", "tests/e2e/deploys/faults_long_command.py", inventory_path="@local")
-    run.wait_until(lambda: "Starting operation: A remote command that takes 10 seconds" in run.stderr,
-                   "the long command", timeout=60)
+    run.wait_until(
+        lambda: "Starting operation: A remote command that takes 10 seconds" in run.stderr,
+        "the long command",
+        timeout=60,
+    )
     time.sleep(1)
     interrupted = time.monotonic()
     run.signal(signal.SIGINT)
@@ -819,13 +920,17 @@ def test_a_worker_stopped_halfway_through_its_steps_fails_that_run(lab):
     started again at once."""
     run = Background(lab, "worker-stopped", "--json", "-y", "deploy.py")
     stamp = f"{WORKDIR}/bundle/.verified/{BIG_PATH}"
-    run.wait_until(lambda: sh(lab, "worker1", f"test -e {stamp} && echo yes || true").strip() == "yes",
-                   "worker1's bundle files", timeout=300)
+    run.wait_until(
+        lambda: sh(lab, "worker1", f"test -e {stamp} && echo yes || true").strip() == "yes",
+        "worker1's bundle files",
+        timeout=300,
+    )
     container(lab, "worker1").stop(timeout=20)
     container(lab, "worker1").start()
     wait_for_ssh(lab, "worker1")
     assert sh(lab, "worker1", "test -e /etc/rancher/k3s/config.yaml && echo yes || echo no").strip() == "no", (
-        "worker1 was not stopped halfway: its K3s files are there")
+        "worker1 was not stopped halfway: its K3s files are there"
+    )
     # Either pyinfra goes on without worker1 (then the first driver's
     # verification waits for it), or pyinfra itself dies of worker1's EOF.
     marker = "Starting operation: Verify the cluster | Every node is Ready"
@@ -875,32 +980,45 @@ def deploy_on_a_small_disk(lab, name, setup):
     mount = f"mkdir -p {SMALL_DISK} && mount -t tmpfs -o size=12m faults-disk {SMALL_DISK}"
     sh(lab, "master", f"{mount} && {{\n{setup}\n}}")  # a group: `setup` may end in `&`
     try:
-        return pyinfra(inventory(lab, name, SMALL_WORKDIR), "--json", "-y",
-                       "--data", f"bundle_dir={lab.small_bundle}", "deploy.py")
+        return pyinfra(
+            inventory(lab, name, SMALL_WORKDIR), "--json", "-y", "--data", f"bundle_dir={lab.small_bundle}", "deploy.py"
+        )
     finally:
         sh(lab, "master", f"pkill -f 'until [[] -d {SMALL_DISK}' ; umount {SMALL_DISK} && rmdir {SMALL_DISK}")
 
 
 def test_an_older_releases_files_in_the_bundle_directory_count_as_used_space(lab):
     """7 MB of an older release's file in bundle/: 5 MB free is too little."""
-    result = deploy_on_a_small_disk(lab, "older-release", (
-        f"mkdir -p {SMALL_DISK}/convecthub/bundle && "
-        f"head -c 7000000 /dev/zero > {SMALL_DISK}/convecthub/bundle/older-release.tar"))
+    result = deploy_on_a_small_disk(
+        lab,
+        "older-release",
+        (
+            f"mkdir -p {SMALL_DISK}/convecthub/bundle && "
+            f"head -c 7000000 /dev/zero > {SMALL_DISK}/convecthub/bundle/older-release.tar"
+        ),
+    )
     assert result.returncode == 1, result.stderr[-3000:]
     assert "Starting operation" not in result.stderr
-    assert re.search(r"\n    master\n        convect_workdir: /mnt/faults-disk/convecthub is on /mnt/faults-disk "
-                     r"\(tmpfs\), in memory and emptied at every reboot, with 5\.\d MB free; it needs "
-                     r"preflight_min_disk_gb=0 plus \d+\.\d MB of bundle files still to arrive\n", result.stderr), \
-        result.stderr[-3000:]
+    assert re.search(
+        r"\n    master\n        convect_workdir: /mnt/faults-disk/convecthub is on /mnt/faults-disk "
+        r"\(tmpfs\), in memory and emptied at every reboot, with 5\.\d MB free; it needs "
+        r"preflight_min_disk_gb=0 plus \d+\.\d MB of bundle files still to arrive\n",
+        result.stderr,
+    ), result.stderr[-3000:]
 
 
 def test_a_disk_filling_up_during_the_upload_stops_the_run_and_a_normal_run_changes_nothing(lab):
     """An empty disk: the preflight lets the bundle in; a watcher on master
     writes 7 MB there as soon as the run's first step has made its staging
     directory."""
-    result = deploy_on_a_small_disk(lab, "disk-fills", (
-        f"setsid sh -c 'until [ -d {SMALL_DISK}/convecthub/.staging ]; do sleep 0.01; done; "
-        f"head -c 7000000 /dev/zero > {SMALL_DISK}/filler' >/dev/null 2>&1 &"))
+    result = deploy_on_a_small_disk(
+        lab,
+        "disk-fills",
+        (
+            f"setsid sh -c 'until [ -d {SMALL_DISK}/convecthub/.staging ]; do sleep 0.01; done; "
+            f"head -c 7000000 /dev/zero > {SMALL_DISK}/filler' >/dev/null 2>&1 &"
+        ),
+    )
     RUNS["disk-fills"] = result.stderr
     assert result.returncode == 1, result.stderr[-3000:]
     assert "size mismatch in put!" not in result.stderr, "the upload began without room for the file"
@@ -915,10 +1033,17 @@ def test_a_disk_filling_up_during_the_upload_stops_the_run_and_a_normal_run_chan
 def test_a_disk_filling_up_during_the_upload_is_named(lab):
     run_output = RUNS["disk-fills"].split("--> Beginning operation run...", 1)[1]
     master = [line for line in run_output.splitlines() if "[master]" in line]
-    assert any(re.search(r"no room for bundle file \S+ \([\d.]+ MB\) in /mnt/faults-disk/convecthub/bundle: "
-                         r"\d+ MB free there; free space on that filesystem or set convect_workdir", line)
-               for line in master), "\n".join(master)
+    assert any(
+        re.search(
+            r"no room for bundle file \S+ \([\d.]+ MB\) in /mnt/faults-disk/convecthub/bundle: "
+            r"\d+ MB free there; free space on that filesystem or set convect_workdir",
+            line,
+        )
+        for line in master
+    ), "\n".join(master)
     worker1 = [line for line in run_output.splitlines() if "[worker1]" in line]
-    assert any("master failed earlier in this run (its error is above), so it cannot serve the bundle files" in line
-               for line in worker1), "\n".join(worker1)
+    assert any(
+        "master failed earlier in this run (its error is above), so it cannot serve the bundle files" in line
+        for line in worker1
+    ), "\n".join(worker1)
     assert "is the peer node up" not in run_output

@@ -80,8 +80,9 @@ def test_sudo_with_a_password_is_really_asked_for_and_given(lab):
 def test_down_removes_everything_of_the_lab_and_nothing_else(docker_client, tmp_path):
     bystander = docker_client.networks.create("convecthub-e2e-bystander", labels={"purpose": "bystander"})
     try:
-        spec = LabSpec(name="convecthub-e2e-down", nodes=topology(drivers=1, workers=0, port_offset=200),
-                       subnet="10.213.9.0/24")
+        spec = LabSpec(
+            name="convecthub-e2e-down", nodes=topology(drivers=1, workers=0, port_offset=200), subnet="10.213.9.0/24"
+        )
         lab = Lab(spec, client=docker_client, state_root=tmp_path)
         lab.up()
         assert sorted(lab.leftovers()["containers"]) == ["convecthub-e2e-down-aptproxy", "convecthub-e2e-down-master"]

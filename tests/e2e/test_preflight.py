@@ -92,8 +92,14 @@ def sh(lab, node, script):
 def start_background(lab, node, script):
     """Start a long-running program on a node; returns its pid once it listens."""
     container(lab, node).exec_run(["sh", "-c", f"echo $$ > /run/preflight-test.pid; exec {script}"], detach=True)
-    return int(sh(lab, node, "for i in $(seq 50); do [ -s /run/preflight-test.pid ] && "
-                             "ss -Htln | grep -q ':6443 ' && break; sleep 0.1; done; cat /run/preflight-test.pid"))
+    return int(
+        sh(
+            lab,
+            node,
+            "for i in $(seq 50); do [ -s /run/preflight-test.pid ] && "
+            "ss -Htln | grep -q ':6443 ' && break; sleep 0.1; done; cat /run/preflight-test.pid",
+        )
+    )
 
 
 def stop_background(lab, node):
@@ -101,14 +107,19 @@ def stop_background(lab, node):
 
 
 def markers(lab):
-    return {node.spec.name: container(lab, node.spec.name).exec_run(["test", "-e", MARKER])[0] == 0
-            for node in lab.nodes}
+    return {
+        node.spec.name: container(lab, node.spec.name).exec_run(["test", "-e", MARKER])[0] == 0 for node in lab.nodes
+    }
 
 
 def test_healthy_nodes_pass_also_with_our_own_k3s_holding_its_ports(lab):
     # Not under /run: Docker mounts that tmpfs noexec.
-    sh(lab, "master", f"rm -f {MARKER}; mkdir -p /opt/preflight-test; cat > /opt/preflight-test/k3s <<'EOF'\n"
-                      f"{OUR_K3S}EOF\nchmod +x /opt/preflight-test/k3s")
+    sh(
+        lab,
+        "master",
+        f"rm -f {MARKER}; mkdir -p /opt/preflight-test; cat > /opt/preflight-test/k3s <<'EOF'\n"
+        f"{OUR_K3S}EOF\nchmod +x /opt/preflight-test/k3s",
+    )
     start_background(lab, "master", "/opt/preflight-test/k3s")
     try:
         assert "k3s" in sh(lab, "master", "ss -Htlnp 'sport = :6443'")

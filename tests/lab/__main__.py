@@ -24,8 +24,13 @@ def main(argv=None) -> int:
     up = commands.add_parser("up", help="start the nodes and write the inventory")
     up.add_argument("--drivers", type=int, default=1, help="K3s server nodes (default 1)")
     up.add_argument("--workers", type=int, default=2, help="K3s agent nodes (default 2)")
-    up.add_argument("--sudo-password", action="append", default=[], metavar="NODE",
-                    help="make NODE's sudo ask for a password (kept 0600 in the lab's state dir)")
+    up.add_argument(
+        "--sudo-password",
+        action="append",
+        default=[],
+        metavar="NODE",
+        help="make NODE's sudo ask for a password (kept 0600 in the lab's state dir)",
+    )
     up.add_argument("--subnet", default="10.213.7.0/24", help="private network on eth1")
     up.add_argument("--inventory", type=Path, default=REPO / "inventories" / "lab.py")
 
@@ -40,16 +45,20 @@ def main(argv=None) -> int:
         lab = Lab(LabSpec(name=args.name, nodes=nodes, subnet=args.subnet))
         started = time.monotonic()
         for node in lab.up(inventory_path=args.inventory):
-            print(f"{node.spec.name:10} ssh 127.0.0.1:{node.spec.ssh_port}  eth1 {node.private_ip}  "
-                  f"groups {','.join(node.spec.groups)}")
+            print(
+                f"{node.spec.name:10} ssh 127.0.0.1:{node.spec.ssh_port}  eth1 {node.private_ip}  "
+                f"groups {','.join(node.spec.groups)}"
+            )
         print(f"lab {args.name!r} up in {time.monotonic() - started:.1f}s; inventory: {args.inventory}")
         return 0
 
     lab = Lab(LabSpec(name=args.name))
     if args.command == "down":
         removed = lab.down()
-        print(f"lab {args.name!r} removed: " + "; ".join(f"{kind}: {', '.join(names) or 'none'}"
-                                                          for kind, names in removed.items()))
+        print(
+            f"lab {args.name!r} removed: "
+            + "; ".join(f"{kind}: {', '.join(names) or 'none'}" for kind, names in removed.items())
+        )
         return 0
     for kind, names in lab.leftovers().items():
         print(f"{kind}: {', '.join(names) or 'none'}")

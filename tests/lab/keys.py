@@ -32,9 +32,10 @@ def ensure_ssh_key(private_path: Path) -> KeyPair:
             serialization.PrivateFormat.OpenSSH,
             serialization.NoEncryption(),
         )
-        public_line = key.public_key().public_bytes(
-            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-        ).decode() + " convecthub-lab\n"
+        public_line = (
+            key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+            + " convecthub-lab\n"
+        )
         write_secret(private_path, private_pem.decode())
         public_path.write_text(public_line)
     return KeyPair(private_path, public_path.read_text())

@@ -66,12 +66,10 @@ def build_standin_bundle(
         padding = sizes.get(item.asset.name, 0)
         if item.asset.kind == "image":
             build_standin_image(client, item.asset.image, padding=padding)
-            write_image_archive(client, item.asset.image, destination, progress=progress,
-                                label=item.asset.name)
+            write_image_archive(client, item.asset.image, destination, progress=progress, label=item.asset.name)
         elif item.asset.name == CHART_ASSET:
             images = {asset.name: asset.image for asset in lock.assets if asset.name in VALUES_KEYS}
-            write_standin_chart(destination, version=item.asset.version, images=images,
-                                padding=padding)
+            write_standin_chart(destination, version=item.asset.version, images=images, padding=padding)
         elif _is_k3s_binary(item):
             _write_k3s(destination, item, k3s_executable, padding)
         else:
@@ -79,8 +77,11 @@ def build_standin_bundle(
         entries.append(_entry(item, destination))
 
     manifest = Manifest(
-        release=f"{lock.release}-standin", arches=tuple(arches), entries=tuple(entries),
-        lock_sha256=lock.sha256, standin=True,
+        release=f"{lock.release}-standin",
+        arches=tuple(arches),
+        entries=tuple(entries),
+        lock_sha256=lock.sha256,
+        standin=True,
     )
     write_manifest(out_dir, manifest)
     return manifest
@@ -145,8 +146,16 @@ def _entry(item: BundleItem, path: Path) -> ManifestEntry:
     asset = item.asset
     real = asset.url if asset.kind == "file" else asset.pull_reference
     return ManifestEntry(
-        name=asset.name, kind=asset.kind, path=item.path, size=path.stat().st_size,
-        sha256=sha256_of_file(path), roles=asset.roles, arch=item.arch,
-        version=asset.version, source=f"STANDIN for {real}",
-        image=asset.image if asset.kind == "image" else None, pinned=False, standin=True,
+        name=asset.name,
+        kind=asset.kind,
+        path=item.path,
+        size=path.stat().st_size,
+        sha256=sha256_of_file(path),
+        roles=asset.roles,
+        arch=item.arch,
+        version=asset.version,
+        source=f"STANDIN for {real}",
+        image=asset.image if asset.kind == "image" else None,
+        pinned=False,
+        standin=True,
     )

@@ -43,8 +43,7 @@ def chart_values(images: dict[str, str]) -> dict:
     return values
 
 
-def write_standin_chart(path: str | Path, *, version: str, images: dict[str, str],
-                        padding: int = 0) -> Path:
+def write_standin_chart(path: str | Path, *, version: str, images: dict[str, str], padding: int = 0) -> Path:
     """Write jupyterhub-<version>.tgz; `padding` bytes of filler go in files/standin-padding.bin."""
     path = Path(path)
     chart_yaml = {
@@ -67,9 +66,15 @@ def write_standin_chart(path: str | Path, *, version: str, images: dict[str, str
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     # mtime=0 and fixed member times: the same inputs give the same bytes.
-    with open(path, "wb") as raw, gzip.GzipFile(
-        fileobj=raw, mode="wb", mtime=0, compresslevel=1  # filler does not compress
-    ) as zipped:
+    with (
+        open(path, "wb") as raw,
+        gzip.GzipFile(
+            fileobj=raw,
+            mode="wb",
+            mtime=0,
+            compresslevel=1,  # filler does not compress
+        ) as zipped,
+    ):
         with tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for name, data in members.items():
                 _add(archive, name, len(data), io.BytesIO(data))

@@ -53,7 +53,9 @@ def build_standin_image(client, reference: str, *, padding: int = 0) -> str:
     with tempfile.TemporaryDirectory(prefix="convecthub-standin-") as workdir:
         rootfs = write_rootfs_tar(Path(workdir) / "rootfs.tar", replaces=reference, padding=padding)
         client.api.import_image_from_file(
-            str(rootfs), repository=repository, tag=tag,
+            str(rootfs),
+            repository=repository,
+            tag=tag,
             changes=[f"LABEL {STANDIN_LABEL}=true", "ENV PATH=/bin", 'CMD ["/bin/sh"]'],
         )
     return client.images.get(reference).id

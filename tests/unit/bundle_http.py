@@ -37,7 +37,7 @@ class RangeServer:
             self.bytes_served = 0
             self.requests.clear()
 
-    def __enter__(self) -> "RangeServer":
+    def __enter__(self) -> RangeServer:
         self._thread.start()
         return self
 

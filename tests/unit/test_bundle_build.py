@@ -33,17 +33,28 @@ def server():
 
 def lock_document(server, *, chart_sha256=None):
     def file_entry(name, path, data, roles, pinned=True, arch="amd64"):
-        return {"name": name, "kind": "file", "version": "1", "arch": arch, "url": server.url(path),
-                "size": len(data) if pinned else None, "sha256": sha(data) if pinned else None,
-                "roles": roles}
+        return {
+            "name": name,
+            "kind": "file",
+            "version": "1",
+            "arch": arch,
+            "url": server.url(path),
+            "size": len(data) if pinned else None,
+            "sha256": sha(data) if pinned else None,
+            "roles": roles,
+        }
 
     chart = file_entry("jupyterhub-chart", "jupyterhub-4.4.0.tgz", CHART, ["driver"], pinned=False, arch="any")
     chart["sha256"] = chart_sha256
-    return {"schema": 1, "release": "test-1", "assets": [
-        file_entry("k3s-amd64", "k3s", K3S, ["driver", "worker"]),
-        file_entry("k3s-airgap-images-amd64", "k3s-airgap-images-amd64.tar.zst", AIRGAP, ["driver", "worker"]),
-        chart,
-    ]}
+    return {
+        "schema": 1,
+        "release": "test-1",
+        "assets": [
+            file_entry("k3s-amd64", "k3s", K3S, ["driver", "worker"]),
+            file_entry("k3s-airgap-images-amd64", "k3s-airgap-images-amd64.tar.zst", AIRGAP, ["driver", "worker"]),
+            chart,
+        ],
+    }
 
 
 def test_build_writes_files_and_a_manifest_naming_each(server, tmp_path):
@@ -54,8 +65,13 @@ def test_build_writes_files_and_a_manifest_naming_each(server, tmp_path):
     manifest = load_manifest(tmp_path)
     assert [(e.name, e.path, e.size, e.sha256, e.roles) for e in manifest.entries] == [
         ("k3s-amd64", "files/k3s", len(K3S), sha(K3S), ("driver", "worker")),
-        ("k3s-airgap-images-amd64", "files/k3s-airgap-images-amd64.tar.zst", len(AIRGAP), sha(AIRGAP),
-         ("driver", "worker")),
+        (
+            "k3s-airgap-images-amd64",
+            "files/k3s-airgap-images-amd64.tar.zst",
+            len(AIRGAP),
+            sha(AIRGAP),
+            ("driver", "worker"),
+        ),
         ("jupyterhub-chart", "files/jupyterhub-4.4.0.tgz", len(CHART), sha(CHART), ("driver",)),
     ]
     assert (tmp_path / "files/k3s").read_bytes() == K3S
@@ -157,9 +173,21 @@ def test_cli_reports_errors_without_a_traceback(server, tmp_path, capsys):
 
 
 IMAGE_DIGEST = "sha256:" + "d" * 64
-IMAGE_LOCK = {"schema": 1, "release": "test-1", "assets": [
-    {"name": "hub", "kind": "image", "version": "1", "arch": "amd64", "image": "quay.io/x/hub:1",
-     "digest": IMAGE_DIGEST, "roles": ["registry"]}]}
+IMAGE_LOCK = {
+    "schema": 1,
+    "release": "test-1",
+    "assets": [
+        {
+            "name": "hub",
+            "kind": "image",
+            "version": "1",
+            "arch": "amd64",
+            "image": "quay.io/x/hub:1",
+            "digest": IMAGE_DIGEST,
+            "roles": ["registry"],
+        }
+    ],
+}
 
 
 @pytest.fixture
@@ -171,10 +199,27 @@ def test_rebuild_reusing_every_image_archive_needs_no_docker(no_docker, tmp_path
     archive = b"what docker save wrote"
     (tmp_path / "images").mkdir()
     (tmp_path / "images/hub.amd64.tar").write_bytes(archive)
-    write_manifest(tmp_path, Manifest(release="test-0", arches=("amd64",), entries=(ManifestEntry(
-        name="hub", kind="image", path="images/hub.amd64.tar", size=len(archive), sha256=sha(archive),
-        roles=("registry",), arch="amd64", version="1", source=f"quay.io/x/hub@{IMAGE_DIGEST}",
-        image="quay.io/x/hub:1"),)))
+    write_manifest(
+        tmp_path,
+        Manifest(
+            release="test-0",
+            arches=("amd64",),
+            entries=(
+                ManifestEntry(
+                    name="hub",
+                    kind="image",
+                    path="images/hub.amd64.tar",
+                    size=len(archive),
+                    sha256=sha(archive),
+                    roles=("registry",),
+                    arch="amd64",
+                    version="1",
+                    source=f"quay.io/x/hub@{IMAGE_DIGEST}",
+                    image="quay.io/x/hub:1",
+                ),
+            ),
+        ),
+    )
 
     report = build_bundle(parse_lock(IMAGE_LOCK), tmp_path)
 

@@ -26,14 +26,25 @@ def server():
         yield running
 
 
-def file_asset(url, *, sha256=PAYLOAD_SHA256, size=len(PAYLOAD), name="k3s-amd64"):
+PAYLOAD_SIZE = len(PAYLOAD)
+
+
+def file_asset(url, *, sha256=PAYLOAD_SHA256, size=PAYLOAD_SIZE, name="k3s-amd64"):
     document = {
         "schema": 1,
         "release": "test",
-        "assets": [{
-            "name": name, "kind": "file", "version": "v1", "arch": "amd64",
-            "url": url, "sha256": sha256, "size": size, "roles": ["driver", "worker"],
-        }],
+        "assets": [
+            {
+                "name": name,
+                "kind": "file",
+                "version": "v1",
+                "arch": "amd64",
+                "url": url,
+                "sha256": sha256,
+                "size": size,
+                "roles": ["driver", "worker"],
+            }
+        ],
     }
     return parse_lock(document).assets[0]
 

@@ -18,14 +18,35 @@ VALID = {
     "schema": 1,
     "release": "2026.11.0",
     "assets": [
-        {"name": "k3s-amd64", "kind": "file", "version": "v1.36.4+k3s1", "arch": "amd64",
-         "url": "https://example.invalid/v1.36.4%2Bk3s1/k3s", "size": 10, "sha256": SHA,
-         "roles": ["driver", "worker"]},
-        {"name": "chart", "kind": "file", "version": "4.4.0", "arch": "any",
-         "url": "https://example.invalid/jupyterhub-4.4.0.tgz", "size": None, "sha256": None,
-         "roles": ["driver"]},
-        {"name": "hub", "kind": "image", "version": "4.4.0", "arch": ["amd64", "arm64"],
-         "image": "quay.io/jupyterhub/k8s-hub:4.4.0", "digest": DIGEST, "roles": ["registry"]},
+        {
+            "name": "k3s-amd64",
+            "kind": "file",
+            "version": "v1.36.4+k3s1",
+            "arch": "amd64",
+            "url": "https://example.invalid/v1.36.4%2Bk3s1/k3s",
+            "size": 10,
+            "sha256": SHA,
+            "roles": ["driver", "worker"],
+        },
+        {
+            "name": "chart",
+            "kind": "file",
+            "version": "4.4.0",
+            "arch": "any",
+            "url": "https://example.invalid/jupyterhub-4.4.0.tgz",
+            "size": None,
+            "sha256": None,
+            "roles": ["driver"],
+        },
+        {
+            "name": "hub",
+            "kind": "image",
+            "version": "4.4.0",
+            "arch": ["amd64", "arm64"],
+            "image": "quay.io/jupyterhub/k8s-hub:4.4.0",
+            "digest": DIGEST,
+            "roles": ["registry"],
+        },
     ],
 }
 
@@ -53,9 +74,18 @@ def test_the_repository_lock_file_is_valid_and_complete():
     lock = load_lock(REPO_LOCK)
     names = {asset.name for asset in lock.assets}
 
-    assert {"k3s-amd64", "k3s-arm64", "k3s-airgap-images-amd64", "k3s-airgap-images-arm64",
-            "jupyterhub-chart", "jupyterhub-hub", "jupyterhub-proxy", "jupyterhub-singleuser",
-            "registry", "nvidia-device-plugin"} <= names
+    assert {
+        "k3s-amd64",
+        "k3s-arm64",
+        "k3s-airgap-images-amd64",
+        "k3s-airgap-images-arm64",
+        "jupyterhub-chart",
+        "jupyterhub-hub",
+        "jupyterhub-proxy",
+        "jupyterhub-singleuser",
+        "registry",
+        "nvidia-device-plugin",
+    } <= names
     for asset in lock.assets:
         assert asset.roles, asset.name
         if asset.kind == "image":
@@ -115,46 +145,79 @@ def test_invalid_yaml_is_refused(tmp_path):
         ({**VALID, "assets": []}, "assets must be a non-empty list"),
         ({**VALID, "asets": []}, "unknown top-level key 'asets': expected schema, release, assets"),
         (with_asset(0, kind="binary"), "asset 'k3s-amd64': kind must be 'file' or 'image' (found 'binary')"),
-        (with_asset(0, name="K3s AMD64"),
-         "asset 'K3s AMD64': name must be lower-case letters, digits, '.', '_' or '-' (found 'K3s AMD64')"),
-        (with_asset(0, sha256="ABC"),
-         "asset 'k3s-amd64': sha256 must be 64 lower-case hex digits or null (found 'ABC')"),
-        (with_asset(0, sha256=DELETE),
-         "asset 'k3s-amd64': sha256 is missing: write the publisher's digest, or null if unresolved"),
-        (with_asset(0, sha265=SHA),
-         "asset 'k3s-amd64': unknown key 'sha265' for a file asset: expected arch, file, kind, name,"
-         " roles, sha256, size, url, version"),
+        (
+            with_asset(0, name="K3s AMD64"),
+            "asset 'K3s AMD64': name must be lower-case letters, digits, '.', '_' or '-' (found 'K3s AMD64')",
+        ),
+        (
+            with_asset(0, sha256="ABC"),
+            "asset 'k3s-amd64': sha256 must be 64 lower-case hex digits or null (found 'ABC')",
+        ),
+        (
+            with_asset(0, sha256=DELETE),
+            "asset 'k3s-amd64': sha256 is missing: write the publisher's digest, or null if unresolved",
+        ),
+        (
+            with_asset(0, sha265=SHA),
+            "asset 'k3s-amd64': unknown key 'sha265' for a file asset: expected arch, file, kind, name,"
+            " roles, sha256, size, url, version",
+        ),
         (with_asset(0, size=-1), "asset 'k3s-amd64': size must be a positive number of bytes or null (found -1)"),
-        (with_asset(0, url="ftp://example.invalid/k3s"),
-         "asset 'k3s-amd64': url must be an http(s) URL (found 'ftp://example.invalid/k3s')"),
-        (with_asset(0, url="https://example.invalid/"),
-         "asset 'k3s-amd64': cannot name the file from the URL (got ''): add file: NAME"),
-        (with_asset(0, arch="x86_64"),
-         "asset 'k3s-amd64': arch must be one of amd64, arm64, any or a list of them (found 'x86_64')"),
-        (with_asset(2, arch="any"),
-         "asset 'hub': arch must be one of amd64, arm64 or a list of them (found 'any')"),
-        (with_asset(0, roles=["server"]),
-         "asset 'k3s-amd64': roles must be a non-empty list of driver, worker, registry (found ['server'])"),
-        (with_asset(0, roles=[]),
-         "asset 'k3s-amd64': roles must be a non-empty list of driver, worker, registry (found [])"),
-        (with_asset(1, version=4.4),
-         "asset 'chart': version must be a string (found 4.4); quote numbers: version: \"4.4\""),
-        (with_asset(2, image=f"quay.io/jupyterhub/k8s-hub@{DIGEST}"),
-         f"asset 'hub': image must be repository:tag without @digest (found 'quay.io/jupyterhub/k8s-hub@{DIGEST}');"
-         " the digest goes in digest:"),
-        (with_asset(2, image="quay.io/jupyterhub/k8s-hub"),
-         "asset 'hub': image 'quay.io/jupyterhub/k8s-hub' needs a tag, e.g. quay.io/jupyterhub/k8s-hub:1.0"),
-        (with_asset(2, image="quay.io/JupyterHub/k8s-hub:4.4.0"),
-         "asset 'hub': image repository 'quay.io/JupyterHub/k8s-hub' is not a valid name"),
-        (with_asset(2, digest="b" * 64),
-         f"asset 'hub': digest must be sha256: and 64 lower-case hex digits, or null (found '{'b' * 64}')"),
-        (with_asset(2, digest=DELETE),
-         "asset 'hub': digest is missing: write sha256:... from the registry, or null if unresolved"),
-        (with_asset(2, url="https://example.invalid/x"),
-         "asset 'hub': unknown key 'url' for an image asset: expected arch, digest, image, kind, name, roles, version"),
+        (
+            with_asset(0, url="ftp://example.invalid/k3s"),
+            "asset 'k3s-amd64': url must be an http(s) URL (found 'ftp://example.invalid/k3s')",
+        ),
+        (
+            with_asset(0, url="https://example.invalid/"),
+            "asset 'k3s-amd64': cannot name the file from the URL (got ''): add file: NAME",
+        ),
+        (
+            with_asset(0, arch="x86_64"),
+            "asset 'k3s-amd64': arch must be one of amd64, arm64, any or a list of them (found 'x86_64')",
+        ),
+        (with_asset(2, arch="any"), "asset 'hub': arch must be one of amd64, arm64 or a list of them (found 'any')"),
+        (
+            with_asset(0, roles=["server"]),
+            "asset 'k3s-amd64': roles must be a non-empty list of driver, worker, registry (found ['server'])",
+        ),
+        (
+            with_asset(0, roles=[]),
+            "asset 'k3s-amd64': roles must be a non-empty list of driver, worker, registry (found [])",
+        ),
+        (
+            with_asset(1, version=4.4),
+            "asset 'chart': version must be a string (found 4.4); quote numbers: version: \"4.4\"",
+        ),
+        (
+            with_asset(2, image=f"quay.io/jupyterhub/k8s-hub@{DIGEST}"),
+            f"asset 'hub': image must be repository:tag without @digest (found 'quay.io/jupyterhub/k8s-hub@{DIGEST}');"
+            " the digest goes in digest:",
+        ),
+        (
+            with_asset(2, image="quay.io/jupyterhub/k8s-hub"),
+            "asset 'hub': image 'quay.io/jupyterhub/k8s-hub' needs a tag, e.g. quay.io/jupyterhub/k8s-hub:1.0",
+        ),
+        (
+            with_asset(2, image="quay.io/JupyterHub/k8s-hub:4.4.0"),
+            "asset 'hub': image repository 'quay.io/JupyterHub/k8s-hub' is not a valid name",
+        ),
+        (
+            with_asset(2, digest="b" * 64),
+            f"asset 'hub': digest must be sha256: and 64 lower-case hex digits, or null (found '{'b' * 64}')",
+        ),
+        (
+            with_asset(2, digest=DELETE),
+            "asset 'hub': digest is missing: write sha256:... from the registry, or null if unresolved",
+        ),
+        (
+            with_asset(2, url="https://example.invalid/x"),
+            "asset 'hub': unknown key 'url' for an image asset: expected arch, digest, image, kind, name, roles, version",
+        ),
         (with_asset(1, name="k3s-amd64"), "asset 'k3s-amd64': the name is used twice; names must be unique"),
-        (with_asset(1, url="https://example.invalid/other/k3s"),
-         "asset 'chart': file name 'k3s' is also 'k3s-amd64''s: add file: NAME to one of them"),
+        (
+            with_asset(1, url="https://example.invalid/other/k3s"),
+            "asset 'chart': file name 'k3s' is also 'k3s-amd64''s: add file: NAME to one of them",
+        ),
     ],
 )
 def test_invalid_lock_is_refused_with_a_precise_message(document, expected):
@@ -170,8 +233,7 @@ def test_every_problem_is_reported_at_once():
     problems = problems_of(document)
 
     assert len(problems) == 3
-    assert [problem.split(":")[0] for problem in problems] == [
-        "asset 'k3s-amd64'", "asset 'chart'", "asset 'hub'"]
+    assert [problem.split(":")[0] for problem in problems] == ["asset 'k3s-amd64'", "asset 'chart'", "asset 'hub'"]
 
 
 def test_the_error_text_names_the_lock_file_and_counts_the_problems():

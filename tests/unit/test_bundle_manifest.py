@@ -25,8 +25,15 @@ def manifest_like_the_repository_lock(arches=("amd64", "arm64")) -> Manifest:
     lock = load_lock(REPO_LOCK)
     entries = tuple(
         ManifestEntry(
-            name=item.asset.name, kind=item.asset.kind, path=item.path, size=1, sha256="0" * 64,
-            roles=item.asset.roles, arch=item.arch, version=item.asset.version, source="x",
+            name=item.asset.name,
+            kind=item.asset.kind,
+            path=item.path,
+            size=1,
+            sha256="0" * 64,
+            roles=item.asset.roles,
+            arch=item.arch,
+            version=item.asset.version,
+            source="x",
         )
         for item in lock.items_for(arches)
     )
@@ -40,23 +47,29 @@ def names(entries) -> set[str]:
 def test_workers_get_k3s_and_its_images_for_their_arch_only():
     manifest = manifest_like_the_repository_lock()
 
-    assert names(manifest.for_host(["worker"], "arm64")) == {
-        "k3s-arm64@arm64", "k3s-airgap-images-arm64@arm64"}
+    assert names(manifest.for_host(["worker"], "arm64")) == {"k3s-arm64@arm64", "k3s-airgap-images-arm64@arm64"}
 
 
 def test_drivers_also_get_the_chart():
     manifest = manifest_like_the_repository_lock()
 
     assert names(manifest.for_host(["driver"], "amd64")) == {
-        "k3s-amd64@amd64", "k3s-airgap-images-amd64@amd64", "jupyterhub-chart@any"}
+        "k3s-amd64@amd64",
+        "k3s-airgap-images-amd64@amd64",
+        "jupyterhub-chart@any",
+    }
 
 
 def test_the_registry_gets_every_image_and_no_k3s():
     manifest = manifest_like_the_repository_lock()
 
     assert names(manifest.for_host(["registry"], "amd64")) == {
-        "jupyterhub-hub@amd64", "jupyterhub-proxy@amd64", "jupyterhub-singleuser@amd64",
-        "registry@amd64", "nvidia-device-plugin@amd64"}
+        "jupyterhub-hub@amd64",
+        "jupyterhub-proxy@amd64",
+        "jupyterhub-singleuser@amd64",
+        "registry@amd64",
+        "nvidia-device-plugin@amd64",
+    }
 
 
 def test_a_host_with_two_roles_gets_the_union():
@@ -68,11 +81,28 @@ def test_a_host_with_two_roles_gets_the_union():
 
 
 def test_round_trip_keeps_every_field(tmp_path):
-    manifest = Manifest(release="r", arches=("amd64",), lock_sha256="f" * 64, standin=True, entries=(
-        ManifestEntry(name="hub", kind="image", path="images/hub.amd64.tar", size=3, sha256="a" * 64,
-                      roles=("registry",), arch="amd64", version="4.4.0", source="quay.io/x@sha256:" + "b" * 64,
-                      image="quay.io/x:4.4.0", pinned=False, standin=True),
-    ))
+    manifest = Manifest(
+        release="r",
+        arches=("amd64",),
+        lock_sha256="f" * 64,
+        standin=True,
+        entries=(
+            ManifestEntry(
+                name="hub",
+                kind="image",
+                path="images/hub.amd64.tar",
+                size=3,
+                sha256="a" * 64,
+                roles=("registry",),
+                arch="amd64",
+                version="4.4.0",
+                source="quay.io/x@sha256:" + "b" * 64,
+                image="quay.io/x:4.4.0",
+                pinned=False,
+                standin=True,
+            ),
+        ),
+    )
 
     write_manifest(tmp_path, manifest)
 
@@ -99,9 +129,24 @@ def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path):
     ],
 )
 def test_malformed_manifest_is_refused(change, expected):
-    document = {"format": "convecthub-bundle/1", "release": "r", "arches": ["amd64"], "files": [
-        {"name": "hub", "kind": "image", "path": "images/hub.tar", "size": 3, "sha256": "a" * 64,
-         "roles": ["registry"], "arch": "amd64", "version": "1", "source": "x"}]}
+    document = {
+        "format": "convecthub-bundle/1",
+        "release": "r",
+        "arches": ["amd64"],
+        "files": [
+            {
+                "name": "hub",
+                "kind": "image",
+                "path": "images/hub.tar",
+                "size": 3,
+                "sha256": "a" * 64,
+                "roles": ["registry"],
+                "arch": "amd64",
+                "version": "1",
+                "source": "x",
+            }
+        ],
+    }
     change(document)
 
     with pytest.raises(ManifestError) as refused:

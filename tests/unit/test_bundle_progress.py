@@ -16,8 +16,7 @@ class FakeClock:
 
 
 def test_human_bytes_uses_decimal_units():
-    assert [human_bytes(n) for n in (999, 1500, 78_991_522, 1_200_000_000)] == [
-        "999 B", "1.5 KB", "79.0 MB", "1.2 GB"]
+    assert [human_bytes(n) for n in (999, 1500, 78_991_522, 1_200_000_000)] == ["999 B", "1.5 KB", "79.0 MB", "1.2 GB"]
 
 
 def test_terminal_redraws_one_line_in_place_and_throttles():
@@ -55,5 +54,8 @@ def test_a_skipped_file_counts_towards_the_overall_total():
 
     progress.skip("k3s-amd64", 100, "already there, checksum ok")
 
-    assert stream.getvalue().strip().endswith(
-        "| all [######--------------]  33% 100 B / 300 B  already there, checksum ok")
+    assert (
+        stream.getvalue()
+        .strip()
+        .endswith("| all [######--------------]  33% 100 B / 300 B  already there, checksum ok")
+    )

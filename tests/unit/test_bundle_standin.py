@@ -25,7 +25,8 @@ def test_same_layout_and_roles_as_a_real_build_and_marked_standin(standin):
     real_items = [item for item in load_lock(REPO_LOCK).items_for(("amd64",)) if item.asset.kind == "file"]
 
     assert [(e.name, e.path, e.roles, e.arch) for e in manifest.entries] == [
-        (i.asset.name, i.path, i.asset.roles, i.arch) for i in real_items]
+        (i.asset.name, i.path, i.asset.roles, i.arch) for i in real_items
+    ]
     assert manifest.standin and all(entry.standin for entry in manifest.entries)
     assert all(entry.source.startswith("STANDIN for ") for entry in manifest.entries)
     verify_bundle(bundle_dir)
@@ -55,13 +56,17 @@ def test_chart_is_a_valid_helm_archive_listing_the_lock_images(standin):
         f"{values['proxy']['chp']['image']['name']}:{values['proxy']['chp']['image']['tag']}",
         f"{values['singleuser']['image']['name']}:{values['singleuser']['image']['tag']}",
     }
-    assert listed == {lock.asset(name).image for name in
-                      ("jupyterhub-hub", "jupyterhub-proxy", "jupyterhub-singleuser")}
+    assert listed == {
+        lock.asset(name).image for name in ("jupyterhub-hub", "jupyterhub-proxy", "jupyterhub-singleuser")
+    }
 
 
 def test_sizes_pad_files_to_the_requested_size(tmp_path):
-    manifest = build_standin_bundle(tmp_path, include_images=False, sizes={
-        "k3s-amd64": 3_000_000, "k3s-airgap-images-amd64": 5_000_000, "jupyterhub-chart": 2_000_000})
+    manifest = build_standin_bundle(
+        tmp_path,
+        include_images=False,
+        sizes={"k3s-amd64": 3_000_000, "k3s-airgap-images-amd64": 5_000_000, "jupyterhub-chart": 2_000_000},
+    )
 
     sizes = {entry.name: entry.size for entry in manifest.entries}
     assert sizes["k3s-amd64"] == 3_000_000
@@ -73,8 +78,9 @@ def test_sizes_pad_files_to_the_requested_size(tmp_path):
 def test_a_given_k3s_standin_program_is_included_and_still_runs_when_padded(tmp_path):
     program = shutil.which("true")
 
-    manifest = build_standin_bundle(tmp_path, include_images=False, k3s_executable=program,
-                                    sizes={"k3s-amd64": 4_000_000})
+    manifest = build_standin_bundle(
+        tmp_path, include_images=False, k3s_executable=program, sizes={"k3s-amd64": 4_000_000}
+    )
 
     assert manifest.entry("k3s-amd64").size == 4_000_000
     assert subprocess.run([str(tmp_path / "files/k3s")]).returncode == 0
@@ -85,8 +91,9 @@ def test_padding_a_script_standin_is_refused(tmp_path):
     script.write_text("#!/usr/bin/env python3\nprint('k3s stand-in')\n")
 
     with pytest.raises(ValueError) as refused:
-        build_standin_bundle(tmp_path / "bundle", include_images=False, k3s_executable=script,
-                             sizes={"k3s-amd64": 1_000_000})
+        build_standin_bundle(
+            tmp_path / "bundle", include_images=False, k3s_executable=script, sizes={"k3s-amd64": 1_000_000}
+        )
     assert "only an ELF program ignores trailing bytes" in str(refused.value)
 
 
@@ -94,4 +101,7 @@ def test_arm64_standin_has_the_arm64_names(tmp_path):
     manifest = build_standin_bundle(tmp_path, include_images=False, arches=("arm64",))
 
     assert [entry.path for entry in manifest.entries] == [
-        "files/k3s-arm64", "files/k3s-airgap-images-arm64.tar.zst", "files/jupyterhub-4.4.0.tgz"]
+        "files/k3s-arm64",
+        "files/k3s-airgap-images-arm64.tar.zst",
+        "files/jupyterhub-4.4.0.tgz",
+    ]

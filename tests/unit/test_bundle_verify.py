@@ -30,11 +30,19 @@ def bundle(tmp_path):
     for path, (name, data, roles, arch) in FILES.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_bytes(data)
-        entries.append(ManifestEntry(
-            name=name, kind="image" if path.startswith("images") else "file", path=path,
-            size=len(data), sha256=sha(data), roles=roles, arch=arch, version="1",
-            source=f"https://example.invalid/{name}",
-        ))
+        entries.append(
+            ManifestEntry(
+                name=name,
+                kind="image" if path.startswith("images") else "file",
+                path=path,
+                size=len(data),
+                sha256=sha(data),
+                roles=roles,
+                arch=arch,
+                version="1",
+                source=f"https://example.invalid/{name}",
+            )
+        )
     write_manifest(tmp_path, Manifest(release="r1", arches=("amd64",), entries=tuple(entries)))
     return tmp_path
 
@@ -116,17 +124,36 @@ def test_role_selection_checks_only_what_those_hosts_get(bundle):
 
 
 def test_bundle_built_from_other_pins_than_the_lock_is_refused(bundle):
-    lock = parse_lock({"schema": 1, "release": "r2", "assets": [
-        {"name": "k3s", "kind": "file", "version": "2", "arch": "amd64", "url": "https://example.invalid/k3s",
-         "size": None, "sha256": "c" * 64, "roles": ["driver"]},
-    ]}, path="bundle.lock.yaml")
+    lock = parse_lock(
+        {
+            "schema": 1,
+            "release": "r2",
+            "assets": [
+                {
+                    "name": "k3s",
+                    "kind": "file",
+                    "version": "2",
+                    "arch": "amd64",
+                    "url": "https://example.invalid/k3s",
+                    "size": None,
+                    "sha256": "c" * 64,
+                    "roles": ["driver"],
+                },
+            ],
+        },
+        path="bundle.lock.yaml",
+    )
 
     problems = refusal(bundle, lock=lock)
 
-    assert f"files/k3s: sha256 {sha(FILES['files/k3s'][1])} is not the lock's {'c' * 64}:" \
+    assert (
+        f"files/k3s: sha256 {sha(FILES['files/k3s'][1])} is not the lock's {'c' * 64}:"
         " rebuild the bundle from the current lock file" in problems
-    assert "files/jupyterhub-4.4.0.tgz: jupyterhub-chart is not in bundle.lock.yaml:" \
+    )
+    assert (
+        "files/jupyterhub-4.4.0.tgz: jupyterhub-chart is not in bundle.lock.yaml:"
         " rebuild the bundle from the current lock file" in problems
+    )
 
 
 def test_cli_verify_exits_non_zero_and_names_the_file(bundle, capsys):

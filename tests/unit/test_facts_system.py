@@ -160,7 +160,7 @@ SS_OUTPUT = [
     'ss LISTEN 0      511                *:80               *:*    users:(("nginx",pid=1002,fd=6),("nginx",pid=1001,fd=6))',
     'ss LISTEN 0      4096            [::]:22            [::]:*    users:(("sshd",pid=601,fd=4))',
     'ss LISTEN 0      5     [::ffff:127.0.0.1]:5000        *:*    users:(("docker-registry",pid=77,fd=3))',
-    'ss LISTEN 0      128   [fe80::42:acff:fe11:2%eth0]:8080 [::]:*',
+    "ss LISTEN 0      128   [fe80::42:acff:fe11:2%eth0]:8080 [::]:*",
     "unit 77 docker-registry.service",
     "unit 402 systemd-resolved.service",
     "unit 601 ssh.service",
@@ -240,7 +240,9 @@ def test_listening_ports_command_falls_back_to_proc_without_ss(tmp_path):
         port = listener.getsockname()[1]
         result = subprocess.run(
             [str(bin_dir / "sh"), "-c", ListeningTcpPorts.command],
-            capture_output=True, text=True, env={"PATH": str(bin_dir)},
+            capture_output=True,
+            text=True,
+            env={"PATH": str(bin_dir)},
         )
     lines = result.stdout.splitlines()
     assert lines and all(line.startswith("proc ") for line in lines)
@@ -253,7 +255,13 @@ def test_listening_ports_command_falls_back_to_proc_without_ss(tmp_path):
 def test_apt_works_healthy():
     output = ["apt-get=present", "sources=3", "lists=3", "check_status=0"]
     assert AptWorks().process(output) == {
-        "apt_get": True, "sources": 3, "lists": 3, "errors": [], "audit": [], "check_status": 0, "check": [],
+        "apt_get": True,
+        "sources": 3,
+        "lists": 3,
+        "errors": [],
+        "audit": [],
+        "check_status": 0,
+        "check": [],
     }
 
 
@@ -310,4 +318,3 @@ def test_apt_works_command_reads_without_changing_anything():
     assert fact["apt_get"] is True
     assert fact["check_status"] == 0, fact["check"]
     assert fact["lists"] == len([p for p in os.listdir("/var/lib/apt/lists") if "_Packages" in p])
-

@@ -51,8 +51,14 @@ def small_disk(free_bytes: int, bundle_bytes: int) -> HostFacts:
         data={"my_iface": "eth1", "convect_workdir": "/srv/convecthub", "preflight_min_disk_gb": 0},
         uid=0,
         os_release={"ID": "debian", "VERSION_ID": "12", "PRETTY_NAME": "Debian GNU/Linux 12 (bookworm)"},
-        resources={"cpus": 4, "memory_bytes": 8 * GB, "path": "/srv", "filesystem": "ext4", "mount": "/srv",
-                   "free_bytes": free_bytes},
+        resources={
+            "cpus": 4,
+            "memory_bytes": 8 * GB,
+            "path": "/srv",
+            "filesystem": "ext4",
+            "mount": "/srv",
+            "free_bytes": free_bytes,
+        },
         ports={},
         apt={"apt_get": True, "sources": 1, "lists": 1, "errors": [], "audit": [], "check_status": 0, "check": []},
         interfaces={"eth1": ["10.0.0.2/24"], "lo": ["127.0.0.1/8"]},
@@ -81,8 +87,11 @@ def run_room_check(tmp_path, free_bytes: int | None, size: int, partial: bytes =
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    df = "echo 'df: cannot read table of mounted file systems' >&2; exit 1" if free_bytes is None else \
-        f"echo '   Avail'; echo ' {free_bytes}'"
+    df = (
+        "echo 'df: cannot read table of mounted file systems' >&2; exit 1"
+        if free_bytes is None
+        else f"echo '   Avail'; echo ' {free_bytes}'"
+    )
     (bin_dir / "df").write_text(f"#!/bin/sh\n{df}\n")
     (bin_dir / "df").chmod(0o755)
     bundle = tmp_path / "bundle"

@@ -31,10 +31,7 @@ def pyinfra_inventory(inventory: str, **env) -> dict:
         timeout=60,
         check=True,
     )
-    return {
-        host["name"]: (set(host["groups"]), host["data"])
-        for host in json.loads(result.stdout)
-    }
+    return {host["name"]: (set(host["groups"]), host["data"]) for host in json.loads(result.stdout)}
 
 
 def test_manual_ini_and_prod_inventory_are_the_same_cluster():

@@ -62,8 +62,20 @@ def test_ansible_connection_variables_become_pyinfra_ones():
     )
 
     assert inventory.hosts == {
-        "a": {"ssh_hostname": "10.0.0.1", "ssh_port": 2022, "ssh_user": "ops", "ssh_password": "pw1", "_sudo_password": "pw2"},
-        "b": {"ssh_hostname": "10.0.0.2", "ssh_port": 22, "ssh_user": "ops", "ssh_password": "pw3", "_sudo_password": "pw4"},
+        "a": {
+            "ssh_hostname": "10.0.0.1",
+            "ssh_port": 2022,
+            "ssh_user": "ops",
+            "ssh_password": "pw1",
+            "_sudo_password": "pw2",
+        },
+        "b": {
+            "ssh_hostname": "10.0.0.2",
+            "ssh_port": 22,
+            "ssh_user": "ops",
+            "ssh_password": "pw3",
+            "_sudo_password": "pw4",
+        },
         "c": {"_sudo": True, "_sudo_user": "root", "_sudo_password": "pw5", "ssh_key": os.path.expanduser("~/k")},
     }
 

@@ -155,16 +155,20 @@ INI_CASES = {
         ],
     ),
     "missing my_iface": (
-        replace("10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1",
-                "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key}"),
+        replace(
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1",
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key}",
+        ),
         [
             "worker1: my_iface is not set. Fix: set my_iface to the host's interface on the "
             "private network (see `ip -br addr` on the host), e.g. my_iface=eth1.",
         ],
     ),
     "my_iface with a space": (
-        replace("10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1",
-                "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface='eth 1'"),
+        replace(
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1",
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface='eth 1'",
+        ),
         [
             "worker1: my_iface is the string 'eth 1', not a network interface name. Fix: use the "
             "name `ip -br addr` shows on the host, e.g. eth1 or ens18.",
@@ -212,7 +216,9 @@ INI_CASES = {
     ),
     "jhub_config_path missing file": (
         replace("thu-vars/jupyterhub.yaml", "thu-vars/missing.yaml"),
-        [f"{ALL_HOSTS}: jhub_config_path points at {{tmp}}/thu-vars/missing.yaml, which does not exist. Fix: {JHUB_FIX}."],
+        [
+            f"{ALL_HOSTS}: jhub_config_path points at {{tmp}}/thu-vars/missing.yaml, which does not exist. Fix: {JHUB_FIX}."
+        ],
     ),
     "jhub_config_path is a directory": (
         replace("thu-vars/jupyterhub.yaml", "thu-vars"),
@@ -303,8 +309,10 @@ INI_CASES = {
         ],
     ),
     "missing SSH key": (
-        replace("10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key}",
-                "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file=/nonexistent/id_rsa"),
+        replace(
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key}",
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file=/nonexistent/id_rsa",
+        ),
         [
             "worker1: ssh_key points at /nonexistent/id_rsa, which does not exist. Fix: create the "
             "key (ssh-keygen) or correct ssh_key (ansible_ssh_private_key_file in an INI inventory).",
@@ -352,16 +360,20 @@ INI_CASES = {
         ["inv.toml line 18: [all:vars] has a line that is not key=value. Fix: write one key=value per line."],
     ),
     "password with a space": (
-        replace("ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1 has_gpu",
-                "ansible_user=ubuntu ansible_ssh_pass=pass word ansible_ssh_private_key_file={key} my_iface=eth1 has_gpu"),
+        replace(
+            "ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1 has_gpu",
+            "ansible_user=ubuntu ansible_ssh_pass=pass word ansible_ssh_private_key_file={key} my_iface=eth1 has_gpu",
+        ),
         [
             "inv.toml line 3: worker2 has word 5 that is not a key=value pair. Fix: write each host "
             "variable as key=value, with no spaces around '='.",
         ],
     ),
     "quote never closed": (
-        replace("10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1",
-                "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface='eth1"),
+        replace(
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface=eth1",
+            "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file={key} my_iface='eth1",
+        ),
         [
             "inv.toml line 2: host line has a quote that is never closed. Fix: close the quote, "
             "e.g. ansible_ssh_private_key_file='~/.ssh/id_rsa'.",
@@ -443,9 +455,9 @@ def test_malformed_pyinfra_inventory(files, body, expected):
 def test_group_data_defaults_count_before_connecting(files):
     # my_iface set nowhere in the inventory: group_data/all.py's None must be seen.
     body = """
-    driver = [("master", {"ssh_hostname": "10.0.0.1", "jhub_config_path": %r})]
+    driver = [("master", {{"ssh_hostname": "10.0.0.1", "jhub_config_path": {!r}}})]
     registry = driver
-    """ % str(files / "thu-vars" / "jupyterhub.yaml")
+    """.format(str(files / "thu-vars" / "jupyterhub.yaml"))
 
     assert check_pyinfra_inventory(files, textwrap.dedent(body)) == [
         "master: my_iface is not set. Fix: set my_iface to the host's interface on the private "
@@ -491,8 +503,8 @@ def test_secrets_never_appear_in_problems(files, monkeypatch):
     secrets = ["ssh-Secret-1", "sudo-Secret-2", "short-Secret-3", "typo-Secret-4"]
     template = replace(
         "my_iface=eth1 has_gpu=true",
-        "my_iface=eth1 has_gpu=maybe ansible_ssh_pass={0} ansible_sudo_pass={1} "
-        "convect_token={2} convect_tokn={3} extra words".format(*secrets),
+        "my_iface=eth1 has_gpu=maybe ansible_ssh_pass={} ansible_sudo_pass={} "
+        "convect_token={} convect_tokn={} extra words".format(*secrets),
     )
 
     problems = check_ini(files, monkeypatch, template)

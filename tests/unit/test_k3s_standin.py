@@ -26,8 +26,16 @@ import pytest
 import yaml
 
 from tests.standins.chart import write_standin_chart
-from tests.standins.k3s.harness import (STANDIN, FakeRegistry, StandinNode, free_port, load_standin_module,
-                                        make_ca, make_leaf, wait_until)
+from tests.standins.k3s.harness import (
+    STANDIN,
+    FakeRegistry,
+    StandinNode,
+    free_port,
+    load_standin_module,
+    make_ca,
+    make_leaf,
+    wait_until,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 
@@ -42,9 +50,16 @@ IMPORTED_IMAGE = "quay.io/jupyterhub/k8s-network-tools:4.4.0"
 
 # -- building blocks -------------------------------------------------------------
 
+
 def server_config(port, **extra):
-    return {"token": TOKEN, "node-name": "master", "node-ip": "127.0.0.1", "bind-address": "127.0.0.1",
-            "https-listen-port": port, **extra}
+    return {
+        "token": TOKEN,
+        "node-name": "master",
+        "node-ip": "127.0.0.1",
+        "bind-address": "127.0.0.1",
+        "https-listen-port": port,
+        **extra,
+    }
 
 
 def start_server(root, port=None, abstract_notify=False, **extra):
@@ -57,16 +72,30 @@ def start_server(root, port=None, abstract_notify=False, **extra):
 
 def agent_node(root, server, name, token=None, labels=()):
     node = StandinNode(root)
-    node.write_config({"server": f"https://127.0.0.1:{server.port}", "token": token or server.token,
-                       "node-name": name, "node-ip": "127.0.0.1", "node-label": list(labels)})
+    node.write_config(
+        {
+            "server": f"https://127.0.0.1:{server.port}",
+            "token": token or server.token,
+            "node-name": name,
+            "node-ip": "127.0.0.1",
+            "node-label": list(labels),
+        }
+    )
     return node
 
 
 def registries_for(registry):
-    return {"mirrors": {"quay.io": {"endpoint": [f"https://{registry.host}"],
-                                    "rewrite": {"^jupyterhub/(.*)": "convecthub/$1"}}},
-            "configs": {registry.host: {"auth": {"username": "puller", "password": "s3cret"},
-                                        "tls": {"ca_file": str(registry.ca[0])}}}}
+    return {
+        "mirrors": {
+            "quay.io": {"endpoint": [f"https://{registry.host}"], "rewrite": {"^jupyterhub/(.*)": "convecthub/$1"}}
+        },
+        "configs": {
+            registry.host: {
+                "auth": {"username": "puller", "password": "s3cret"},
+                "tls": {"ca_file": str(registry.ca[0])},
+            }
+        },
+    }
 
 
 def docker_save_archive(path, image):
@@ -79,8 +108,9 @@ def docker_save_archive(path, image):
 
 
 def chart_content(tmp_path, images=CHART_IMAGES):
-    return base64.b64encode(write_standin_chart(tmp_path / "jupyterhub-4.4.0.tgz", version="4.4.0",
-                                                images=images).read_bytes()).decode()
+    return base64.b64encode(
+        write_standin_chart(tmp_path / "jupyterhub-4.4.0.tgz", version="4.4.0", images=images).read_bytes()
+    ).decode()
 
 
 def helm_chart(name, content, values=None, namespace=None, create_namespace=False):
@@ -89,28 +119,50 @@ def helm_chart(name, content, values=None, namespace=None, create_namespace=Fals
         spec["valuesContent"] = values if isinstance(values, str) else yaml.safe_dump(values)
     if namespace:
         spec.update(targetNamespace=namespace, createNamespace=create_namespace)
-    return {"apiVersion": "helm.cattle.io/v1", "kind": "HelmChart",
-            "metadata": {"name": name, "namespace": "kube-system"}, "spec": spec}
+    return {
+        "apiVersion": "helm.cattle.io/v1",
+        "kind": "HelmChart",
+        "metadata": {"name": name, "namespace": "kube-system"},
+        "spec": spec,
+    }
 
 
-HUB_VALUES = {"proxy": {"service": {"type": "ClusterIP"}, "https": {"enabled": False}},
-              "ingress": {"enabled": True, "ingressClassName": "traefik"}}
+HUB_VALUES = {
+    "proxy": {"service": {"type": "ClusterIP"}, "https": {"enabled": False}},
+    "ingress": {"enabled": True, "ingressClassName": "traefik"},
+}
 
 
 def traefik_config(web, websecure, secret="convecthub-tls"):
-    values = {"ports": {"web": {"exposedPort": web, "redirections": {"entryPoint": {
-        "to": "websecure", "scheme": "https", "permanent": True}}}, "websecure": {"exposedPort": websecure}},
-        "tlsStore": {"default": {"defaultCertificate": {"secretName": secret}}}}
-    return {"apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig",
-            "metadata": {"name": "traefik", "namespace": "kube-system"},
-            "spec": {"valuesContent": yaml.safe_dump(values)}}
+    values = {
+        "ports": {
+            "web": {
+                "exposedPort": web,
+                "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}},
+            },
+            "websecure": {"exposedPort": websecure},
+        },
+        "tlsStore": {"default": {"defaultCertificate": {"secretName": secret}}},
+    }
+    return {
+        "apiVersion": "helm.cattle.io/v1",
+        "kind": "HelmChartConfig",
+        "metadata": {"name": "traefik", "namespace": "kube-system"},
+        "spec": {"valuesContent": yaml.safe_dump(values)},
+    }
 
 
 def tls_secret(name, cert, key):
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-            "metadata": {"name": name, "namespace": "kube-system"},
-            "data": {"tls.crt": base64.b64encode(cert.read_bytes()).decode(),
-                     "tls.key": base64.b64encode(key.read_bytes()).decode()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {"name": name, "namespace": "kube-system"},
+        "data": {
+            "tls.crt": base64.b64encode(cert.read_bytes()).decode(),
+            "tls.key": base64.b64encode(key.read_bytes()).decode(),
+        },
+    }
 
 
 def job(node, name):
@@ -140,6 +192,7 @@ def port_open(port):
 
 # -- one cluster for the read-mostly tests: server + GPU-labelled agent ----------
 
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
     registry = FakeRegistry(tmp_path_factory.mktemp("registry"))
@@ -155,8 +208,12 @@ def cluster(tmp_path_factory, registry):
     root = tmp_path_factory.mktemp("cluster")
     server = StandinNode(root / "server")
     server.port = free_port()
-    server.write_config(server_config(server.port, **{"cluster-init": True, "write-kubeconfig-mode": "0640",
-                                                      "node-label": ["convecthub/role=driver"]}))
+    server.write_config(
+        server_config(
+            server.port,
+            **{"cluster-init": True, "write-kubeconfig-mode": "0640", "node-label": ["convecthub/role=driver"]},
+        )
+    )
     server.write_registries(registries_for(registry))
     server.add_airgap_images()
     server.start("server").wait_ready()
@@ -189,8 +246,10 @@ def test_version_is_the_pinned_release_and_says_stand_in():
     result = subprocess.run([sys.executable, str(STANDIN), "--version"], capture_output=True, text=True)
 
     assert result.returncode == 0
-    assert result.stdout.splitlines() == ["k3s version v1.36.4+k3s1 (stand-in)",
-                                          "go version go1.24 (stand-in: not the real K3s)"]
+    assert result.stdout.splitlines() == [
+        "k3s version v1.36.4+k3s1 (stand-in)",
+        "go version go1.24 (stand-in: not the real K3s)",
+    ]
 
 
 def test_token_files_carry_the_ca_hash_and_are_private(cluster):
@@ -219,8 +278,10 @@ def test_kubeconfig_points_at_loopback_with_the_configured_mode(cluster):
     config = yaml.safe_load(server.kubeconfig.read_text())
 
     assert config["clusters"][0]["cluster"]["server"] == f"https://127.0.0.1:{server.port}"
-    assert base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"]) == \
-        (server.data_dir / "server/tls/server-ca.crt").read_bytes()
+    assert (
+        base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+        == (server.data_dir / "server/tls/server-ca.crt").read_bytes()
+    )
     assert stat.S_IMODE(server.kubeconfig.stat().st_mode) == 0o640
 
 
@@ -229,8 +290,12 @@ def test_readyz_and_the_kubectl_symlink(cluster, tmp_path):
     kubectl = tmp_path / "kubectl"
     kubectl.symlink_to(STANDIN)
 
-    result = subprocess.run([str(kubectl), "get", "--raw", "/readyz"], capture_output=True, text=True,
-                            env={**os.environ, "KUBECONFIG": str(server.kubeconfig)})
+    result = subprocess.run(
+        [str(kubectl), "get", "--raw", "/readyz"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KUBECONFIG": str(server.kubeconfig)},
+    )
 
     assert (result.returncode, result.stdout) == (0, "ok\n")
 
@@ -330,11 +395,14 @@ def test_label_node_needs_overwrite_to_change_a_label(cluster):
     server.kubectl("label", "node", "worker1", "site=lab", "--overwrite")
 
 
-@pytest.mark.parametrize("arguments", [
-    ("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"),
-    ("delete", "pod", "hub"),
-    ("apply", "-f", "x.yaml"),
-])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ("get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"),
+        ("delete", "pod", "hub"),
+        ("apply", "-f", "x.yaml"),
+    ],
+)
 def test_unimplemented_kubectl_says_so_and_fails(cluster, arguments):
     server, _ = cluster
 
@@ -368,7 +436,9 @@ def test_values_content_that_is_not_a_mapping_fails_the_helm_job(cluster, tmp_pa
 
 def test_manifest_file_names_must_be_rfc1123(cluster):
     server, _ = cluster
-    server.write_manifest("bad_name.yaml", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "underscored"}})
+    server.write_manifest(
+        "bad_name.yaml", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "underscored"}}
+    )
 
     server.wait_log('Addon.k3s.cattle.io \\"bad_name\\" is invalid')
 
@@ -379,12 +449,16 @@ def test_good_chart_installs_and_its_images_come_through_the_mirror(cluster, jup
     server, _ = cluster
 
     completed = job(server, "helm-install-jupyterhub")
-    rollouts = [server.kubectl("-n", "jhub", "rollout", "status", f"deployment/{name}", "--timeout=30s")
-                for name in ("hub", "proxy")]
+    rollouts = [
+        server.kubectl("-n", "jhub", "rollout", "status", f"deployment/{name}", "--timeout=30s")
+        for name in ("hub", "proxy")
+    ]
 
     assert completed["status"]["succeeded"] == 1
     assert [(r.returncode, r.stdout.strip().splitlines()[-1]) for r in rollouts] == [
-        (0, 'deployment "hub" successfully rolled out'), (0, 'deployment "proxy" successfully rolled out')]
+        (0, 'deployment "hub" successfully rolled out'),
+        (0, 'deployment "proxy" successfully rolled out'),
+    ]
     assert "/v2/convecthub/k8s-hub/manifests/4.4.0" in registry.paths()
     assert any(auth.startswith("Basic ") for _, path, auth in registry.requests if "k8s-hub/manifests" in path)
     chart = server.kubectl_json("-n", "kube-system", "get", "helmchart", "jupyterhub")
@@ -420,8 +494,9 @@ def test_every_node_pulls_the_user_image_and_keeps_imported_ones(cluster, jupyte
 def test_pull_failure_shows_in_pods_and_fails_the_rollout(cluster, tmp_path):
     server, _ = cluster
     images = {**CHART_IMAGES, "jupyterhub-proxy": "quay.io/jupyterhub/configurable-http-proxy:9.9.9"}
-    server.write_manifest("broken-hub.yaml", helm_chart("broken-hub", chart_content(tmp_path, images), HUB_VALUES,
-                                                        "jhub-broken", True))
+    server.write_manifest(
+        "broken-hub.yaml", helm_chart("broken-hub", chart_content(tmp_path, images), HUB_VALUES, "jhub-broken", True)
+    )
     wait_until(lambda: job_finished(server, "helm-install-broken-hub"), 20, what="the broken hub's job")
 
     rollout = server.kubectl("-n", "jhub-broken", "rollout", "status", "deployment/proxy", "--timeout=4s")
@@ -473,12 +548,19 @@ def test_helmchartconfig_and_tls_secret_are_recorded(cluster, jupyterhub):
 
 # -- separate servers: restart, front shutdown, SIGTERM, HA ---------------------
 
+
 def test_restart_keeps_state_and_removing_a_manifest_deletes_nothing(tmp_path):
     server = start_server(tmp_path / "server")
     try:
-        server.write_manifest("kept.yaml", {"apiVersion": "v1", "kind": "Secret",
-                                            "metadata": {"name": "kept", "namespace": "default"},
-                                            "stringData": {"greeting": "hello"}})
+        server.write_manifest(
+            "kept.yaml",
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "kept", "namespace": "default"},
+                "stringData": {"greeting": "hello"},
+            },
+        )
         wait_until(lambda: server.kubectl("get", "secret", "kept").returncode == 0, 10, what="the secret")
         token = server.token
         (server.manifests / "kept.yaml").unlink()
@@ -518,9 +600,17 @@ def test_front_stops_when_ingress_is_turned_off(tmp_path):
         server.write_registries(registries_for(registry))
         server.start("server").wait_ready()
         web, websecure = free_port(), free_port()
-        server.write_manifest("traefik-config.yaml", {**traefik_config(web, websecure), "spec": {
-            "valuesContent": yaml.safe_dump({"ports": {"web": {"exposedPort": web},
-                                                       "websecure": {"exposedPort": websecure}}})}})
+        server.write_manifest(
+            "traefik-config.yaml",
+            {
+                **traefik_config(web, websecure),
+                "spec": {
+                    "valuesContent": yaml.safe_dump(
+                        {"ports": {"web": {"exposedPort": web}, "websecure": {"exposedPort": websecure}}}
+                    )
+                },
+            },
+        )
         content = chart_content(tmp_path)
         server.write_manifest("jupyterhub.yaml", helm_chart("jupyterhub", content, HUB_VALUES, "jhub", True))
         wait_until(lambda: port_open(websecure), 25, what="the front")
@@ -580,8 +670,14 @@ def first_server(tmp_path):
 def joining_server(root, first, name, **overrides):
     node = StandinNode(root)
     node.port = free_port()
-    settings = {**server_config(node.port), "node-name": name, "server": f"https://127.0.0.1:{first.port}",
-                "token": first.token, "disable": ["traefik"], **overrides}
+    settings = {
+        **server_config(node.port),
+        "node-name": name,
+        "server": f"https://127.0.0.1:{first.port}",
+        "token": first.token,
+        "disable": ["traefik"],
+        **overrides,
+    }
     node.write_config(settings)
     node.add_airgap_images()
     return node
@@ -596,8 +692,9 @@ def test_second_server_joins_as_control_plane_and_sees_the_same_cluster(first_se
         assert nodes["master2"]["metadata"]["labels"]["node-role.kubernetes.io/etcd"] == "true"
         assert nodes["master2"]["metadata"]["labels"]["node-role.kubernetes.io/control-plane"] == "true"
         assert set(nodes_by_name(first_server)) == {"master", "master2"}
-        assert (second.data_dir / "server/tls/server-ca.crt").read_bytes() == \
-            (first_server.data_dir / "server/tls/server-ca.crt").read_bytes()
+        assert (second.data_dir / "server/tls/server-ca.crt").read_bytes() == (
+            first_server.data_dir / "server/tls/server-ca.crt"
+        ).read_bytes()
         assert second.token == first_server.token
     finally:
         second.close()
@@ -641,19 +738,42 @@ def test_joining_a_server_without_embedded_etcd_is_refused(tmp_path):
 
 # -- configuration, in process ----------------------------------------------------
 
+
 def test_config_dropins_append_and_flags_win(tmp_path, monkeypatch, capsys):
     k3s = load_standin_module()
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"token": "from-file", "node-label": ["a=1"], "tls-san": ["one"],
-                                      "write-kubeconfig-mode": "0644", "no-such-key": 1}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "token": "from-file",
+                "node-label": ["a=1"],
+                "tls-san": ["one"],
+                "write-kubeconfig-mode": "0644",
+                "no-such-key": 1,
+            }
+        )
+    )
     dropins = tmp_path / "config.yaml.d"
     dropins.mkdir()
     (dropins / "10-more.yaml").write_text(yaml.safe_dump({"node-label+": ["b=2"], "tls-san": ["two"]}))
     (dropins / "20-last.yaml").write_text(yaml.safe_dump({"node-name": "from-dropin", "disable": "traefik,servicelb"}))
     monkeypatch.delenv("K3S_TOKEN", raising=False)
 
-    settings = k3s.load_settings("server", ["--config", str(config), "--node-name=from-flag", "--token", "from-flag",
-                                            "--node-ip", "10.0.0.9", "--cluster-init", "--node-label", "c=3"])
+    settings = k3s.load_settings(
+        "server",
+        [
+            "--config",
+            str(config),
+            "--node-name=from-flag",
+            "--token",
+            "from-flag",
+            "--node-ip",
+            "10.0.0.9",
+            "--cluster-init",
+            "--node-label",
+            "c=3",
+        ],
+    )
 
     assert (settings.token, settings.node_name, settings.node_ips) == ("from-flag", "from-flag", ["10.0.0.9"])
     assert settings.node_labels == {"a": "1", "b": "2", "c": "3"}
@@ -666,8 +786,9 @@ def test_config_dropins_append_and_flags_win(tmp_path, monkeypatch, capsys):
 def test_agent_config_skips_server_only_keys(tmp_path, capsys):
     k3s = load_standin_module()
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"server": "https://10.0.0.1:6443", "token": "t", "cluster-init": True,
-                                      "node-ip": "10.0.0.2"}))
+    config.write_text(
+        yaml.safe_dump({"server": "https://10.0.0.1:6443", "token": "t", "cluster-init": True, "node-ip": "10.0.0.2"})
+    )
 
     settings = k3s.load_settings("agent", ["-c", str(config)])
 

@@ -33,8 +33,10 @@ def mirrored(registry, *, auth=None, tls=None, rewrite=None, endpoints=None, key
     mirror = {"endpoint": endpoints or [f"https://{registry.host}"]}
     if rewrite:
         mirror["rewrite"] = rewrite
-    config = {"auth": auth or {"username": "puller", "password": "s3cret"},
-              "tls": tls if tls is not None else {"ca_file": str(registry.ca[0])}}
+    config = {
+        "auth": auth or {"username": "puller", "password": "s3cret"},
+        "tls": tls if tls is not None else {"ca_file": str(registry.ca[0])},
+    }
     return {"mirrors": {key: mirror}, "configs": {registry.host: config}}
 
 
@@ -58,8 +60,9 @@ def test_mirror_rewrite_basic_auth_and_ca_file(registry):
 
 
 def test_wrong_password_fails_like_containerd(registry):
-    registries = mirrored(registry, auth={"username": "puller", "password": "wrong"},
-                          rewrite={"^jupyterhub/(.*)": "convecthub/$1"})
+    registries = mirrored(
+        registry, auth={"username": "puller", "password": "wrong"}, rewrite={"^jupyterhub/(.*)": "convecthub/$1"}
+    )
 
     result = pull("quay.io/jupyterhub/k8s-hub:4.4.0", registries, disable_default=True)
 
@@ -84,8 +87,9 @@ def test_insecure_skip_verify_accepts_the_unknown_ca(registry):
 
 def test_endpoints_are_tried_in_order(registry):
     dead = f"https://127.0.0.1:{free_port()}"
-    registries = mirrored(registry, endpoints=[dead, f"https://{registry.host}"],
-                          rewrite={"^jupyterhub/(.*)": "convecthub/$1"})
+    registries = mirrored(
+        registry, endpoints=[dead, f"https://{registry.host}"], rewrite={"^jupyterhub/(.*)": "convecthub/$1"}
+    )
 
     result = pull("quay.io/jupyterhub/k8s-hub:4.4.0", registries)
 
@@ -129,9 +133,11 @@ def test_missing_tag_is_not_found(registry):
 
     result = pull("quay.io/jupyterhub/k8s-hub:9.9.9", registries, disable_default=True)
 
-    assert result["message"] == ('failed to pull and unpack image "quay.io/jupyterhub/k8s-hub:9.9.9": failed to '
-                                 'resolve reference "quay.io/jupyterhub/k8s-hub:9.9.9": '
-                                 "quay.io/jupyterhub/k8s-hub:9.9.9: not found")
+    assert result["message"] == (
+        'failed to pull and unpack image "quay.io/jupyterhub/k8s-hub:9.9.9": failed to '
+        'resolve reference "quay.io/jupyterhub/k8s-hub:9.9.9": '
+        "quay.io/jupyterhub/k8s-hub:9.9.9: not found"
+    )
 
 
 def test_missing_blob_fails_the_copy(registry):
@@ -176,13 +182,16 @@ def test_client_certificate_from_cert_file_and_key_file(tmp_path):
         registry.close()
 
 
-@pytest.mark.parametrize("image, expected", [
-    ("traefik:v3.6.12", ("docker.io", "library/traefik", "v3.6.12")),
-    ("jupyterhub/k8s-hub", ("docker.io", "jupyterhub/k8s-hub", "latest")),
-    ("quay.io/jupyterhub/k8s-hub:4.4.0", ("quay.io", "jupyterhub/k8s-hub", "4.4.0")),
-    ("10.0.0.5:5000/hub@sha256:abc", ("10.0.0.5:5000", "hub", "sha256:abc")),
-    ("localhost/x:1", ("localhost", "x", "1")),
-])
+@pytest.mark.parametrize(
+    "image, expected",
+    [
+        ("traefik:v3.6.12", ("docker.io", "library/traefik", "v3.6.12")),
+        ("jupyterhub/k8s-hub", ("docker.io", "jupyterhub/k8s-hub", "latest")),
+        ("quay.io/jupyterhub/k8s-hub:4.4.0", ("quay.io", "jupyterhub/k8s-hub", "4.4.0")),
+        ("10.0.0.5:5000/hub@sha256:abc", ("10.0.0.5:5000", "hub", "sha256:abc")),
+        ("localhost/x:1", ("localhost", "x", "1")),
+    ],
+)
 def test_image_names_are_normalised_like_containerd(image, expected):
     ref = k3s.parse_image(image)
 
@@ -195,7 +204,11 @@ def test_endpoint_paths_schemes_and_default_endpoint():
     endpoints = k3s.endpoints_for(k3s.parse_image("busybox"), registries)
 
     assert [e.api_root for e in endpoints] == [
-        "http://10.0.0.5:5000/v2", "https://m.example:443/custom/v2", "https://registry-1.docker.io/v2"]
+        "http://10.0.0.5:5000/v2",
+        "https://m.example:443/custom/v2",
+        "https://registry-1.docker.io/v2",
+    ]
     assert [e.upstream for e in endpoints] == [False, False, True]
-    assert [e.api_root for e in k3s.endpoints_for(k3s.parse_image("busybox"), registries, True)][-1] == \
-        "https://m.example:443/custom/v2"
+    assert [e.api_root for e in k3s.endpoints_for(k3s.parse_image("busybox"), registries, True)][
+        -1
+    ] == "https://m.example:443/custom/v2"

@@ -24,7 +24,11 @@ def test_default_topology_is_the_manuals_example():
 def test_topology_scales_and_shifts_ports():
     nodes = topology(drivers=3, workers=2, port_offset=100)
     assert [(n.name, n.ssh_port) for n in nodes] == [
-        ("master", 2322), ("master2", 2323), ("master3", 2324), ("worker1", 2300), ("worker2", 2301),
+        ("master", 2322),
+        ("master2", 2323),
+        ("master3", 2324),
+        ("worker1", 2300),
+        ("worker2", 2301),
     ]
     assert [n.name for n in nodes if "registry" in n.groups] == ["master"]
 
@@ -48,7 +52,12 @@ def test_rendered_inventory_loads_in_pyinfra_with_groups_and_data(tmp_path):
     assert sorted(h.name for h in inventory.get_group("registry")) == ["master"]
     assert sorted(h.name for h in inventory.get_group("worker")) == ["worker1", "worker2"]
     master = inventory.get_host("master").data
-    assert (master.ssh_hostname, master.ssh_port, master.ssh_user, master.my_iface) == ("127.0.0.1", 2222, "vagrant", "eth1")
+    assert (master.ssh_hostname, master.ssh_port, master.ssh_user, master.my_iface) == (
+        "127.0.0.1",
+        2222,
+        "vagrant",
+        "eth1",
+    )
     assert master.ssh_strict_host_key_checking == "yes"
     assert inventory.get_host("worker2").data.has_gpu is True
     assert master.bundle_dir == str(tmp_path / "bundle") and master.convecthub_state_dir == str(tmp_path / "state")

@@ -16,9 +16,10 @@ TOOLKIT_VERSION = "1.17.8-1+standin"
 EXPECTED = {  # package -> (version, files it installs)
     "nvidia-headless-550-server": (DRIVER_VERSION, []),
     "nvidia-utils-550-server": (DRIVER_VERSION, ["/usr/bin/nvidia-smi"]),
-    "nvidia-container-toolkit-base": (TOOLKIT_VERSION, [
-        "/usr/bin/nvidia-container-runtime", "/usr/bin/nvidia-container-runtime.cdi",
-        "/usr/bin/nvidia-ctk"]),
+    "nvidia-container-toolkit-base": (
+        TOOLKIT_VERSION,
+        ["/usr/bin/nvidia-container-runtime", "/usr/bin/nvidia-container-runtime.cdi", "/usr/bin/nvidia-ctk"],
+    ),
     "nvidia-container-toolkit": (TOOLKIT_VERSION, ["/usr/bin/nvidia-container-runtime-hook"]),
 }
 
@@ -34,14 +35,16 @@ def debs(repo):
 
 def field(deb_path, *names):
     """One field's value; with no name, the whole control file."""
-    return subprocess.run(["dpkg-deb", "--field", str(deb_path), *names], check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["dpkg-deb", "--field", str(deb_path), *names], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def installed_files(deb_path, kind="-"):
     """(path, mode string, owner) of each entry of a kind ("-" file, "d" directory) in the package."""
-    listing = subprocess.run(["dpkg-deb", "--contents", str(deb_path)], check=True,
-                             capture_output=True, text=True).stdout
+    listing = subprocess.run(
+        ["dpkg-deb", "--contents", str(deb_path)], check=True, capture_output=True, text=True
+    ).stdout
     rows = [line.split() for line in listing.splitlines()]
     return [(row[5].lstrip("."), row[0], row[1]) for row in rows if row[0].startswith(kind)]
 
@@ -136,8 +139,9 @@ def test_only_the_driver_has_maintainer_scripts_and_its_postinst_asks_for_a_rebo
 def test_the_toolkit_depends_on_its_base_at_the_same_version(repo):
     packages = debs(repo)
 
-    assert field(packages["nvidia-container-toolkit"], "Depends") == \
-        f"nvidia-container-toolkit-base (= {TOOLKIT_VERSION})"
+    assert (
+        field(packages["nvidia-container-toolkit"], "Depends") == f"nvidia-container-toolkit-base (= {TOOLKIT_VERSION})"
+    )
 
 
 def test_packages_index_lists_each_deb_with_its_control_fields_size_and_hashes(repo):
@@ -163,11 +167,11 @@ def test_release_hashes_and_sizes_match_both_index_files(repo):
     (release,) = paragraphs((repo / "Release").read_text())
 
     for section, algorithm in (("MD5Sum", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
-        listed = {name: (digest, int(size)) for digest, size, name in
-                  (line.split() for line in release[section].splitlines())}
+        listed = {
+            name: (digest, int(size)) for digest, size, name in (line.split() for line in release[section].splitlines())
+        }
         assert listed == {
-            name: (hashlib.new(algorithm, (repo / name).read_bytes()).hexdigest(),
-                   (repo / name).stat().st_size)
+            name: (hashlib.new(algorithm, (repo / name).read_bytes()).hexdigest(), (repo / name).stat().st_size)
             for name in ("Packages", "Packages.gz")
         }
     assert "Suite" not in release and "Codename" not in release  # flat: apt would compare them
@@ -193,8 +197,12 @@ def test_another_driver_branch_replaces_the_previous_build(tmp_path):
     build_nvidia_standin_repo(tmp_path, driver_version="570")
 
     names = sorted(stanza["Package"] for stanza in paragraphs((tmp_path / "Packages").read_text()))
-    assert names == ["nvidia-container-toolkit", "nvidia-container-toolkit-base",
-                     "nvidia-headless-570-server", "nvidia-utils-570-server"]
+    assert names == [
+        "nvidia-container-toolkit",
+        "nvidia-container-toolkit-base",
+        "nvidia-headless-570-server",
+        "nvidia-utils-570-server",
+    ]
     assert len(list(tmp_path.glob("*.deb"))) == 4
     assert field(next(tmp_path.glob("nvidia-utils-570-server_*.deb")), "Version") == "570.0.0-0ubuntu1+standin"
 

@@ -32,23 +32,30 @@ class Node:
         self.root = root
         self.boot_id = root / "proc/sys/kernel/random/boot_id"
         self.pci = root / "sys/bus/pci/devices"
-        for directory in (root / "var/lib/dpkg/updates", root / "var/lib/dpkg/info",
-                          self.boot_id.parent, self.pci):
+        for directory in (root / "var/lib/dpkg/updates", root / "var/lib/dpkg/info", self.boot_id.parent, self.pci):
             directory.mkdir(parents=True)
         (root / "var/lib/dpkg/status").touch()
         self.boot_id.write_text("boot-1\n")
 
     def env(self, **extra):
-        return {**os.environ, "NVIDIA_STANDIN_BOOT_ID_FILE": str(self.boot_id),
-                "NVIDIA_STANDIN_STATE_DIR": str(self.root / "var/lib/nvidia-standin"),
-                "NVIDIA_STANDIN_RUN_DIR": str(self.root / "run/nvidia-standin"),
-                "NVIDIA_STANDIN_PCI_DEVICES": str(self.pci), **extra}
+        return {
+            **os.environ,
+            "NVIDIA_STANDIN_BOOT_ID_FILE": str(self.boot_id),
+            "NVIDIA_STANDIN_STATE_DIR": str(self.root / "var/lib/nvidia-standin"),
+            "NVIDIA_STANDIN_RUN_DIR": str(self.root / "run/nvidia-standin"),
+            "NVIDIA_STANDIN_PCI_DEVICES": str(self.pci),
+            **extra,
+        }
 
     def dpkg(self, *args):
         # Chrootless: the maintainer scripts run here with DPKG_ROOT set.
-        return subprocess.run(["dpkg", f"--root={self.root}", "--force-script-chrootless",
-                               "--force-not-root", "--log=/dev/null", *args],
-                              check=True, capture_output=True, text=True, env=self.env())
+        return subprocess.run(
+            ["dpkg", f"--root={self.root}", "--force-script-chrootless", "--force-not-root", "--log=/dev/null", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=self.env(),
+        )
 
     def reboot(self, new_boot_id=True, empty_run=True):
         """A machine gets both; a container keeps its host's boot_id, gets a fresh /run."""
@@ -64,8 +71,12 @@ class Node:
         (device / "class").write_text(pci_class + "\n")
 
     def run(self, program, *args, **env):
-        return subprocess.run(["/bin/sh", str(self.root / "usr/bin" / program), *args],
-                              capture_output=True, text=True, env=self.env(**env))
+        return subprocess.run(
+            ["/bin/sh", str(self.root / "usr/bin" / program), *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**env),
+        )
 
 
 @pytest.fixture
@@ -84,8 +95,7 @@ def test_driver_install_records_the_boot_and_asks_for_a_reboot_like_ubuntu(node)
 
 def test_configuring_the_driver_again_lists_it_once(node):
     postinst = node.root / f"var/lib/dpkg/info/{DRIVER}.postinst"
-    subprocess.run(["/bin/sh", str(postinst), "configure"], check=True,
-                   env=node.env(DPKG_ROOT=str(node.root)))
+    subprocess.run(["/bin/sh", str(postinst), "configure"], check=True, env=node.env(DPKG_ROOT=str(node.root)))
 
     assert (node.root / "var/run/reboot-required.pkgs").read_text() == f"{DRIVER}\n"
 
@@ -109,16 +119,16 @@ def test_nvidia_smi_fails_without_the_driver_package(tmp_path, repo):
     assert run.returncode == 9 and NO_DRIVER in run.stdout
 
 
-@pytest.mark.parametrize("new_boot_id, empty_run", [(True, False), (False, True)],
-                         ids=["new boot_id", "emptied /run as in a container"])
+@pytest.mark.parametrize(
+    "new_boot_id, empty_run", [(True, False), (False, True)], ids=["new boot_id", "emptied /run as in a container"]
+)
 def test_either_sign_of_a_reboot_loads_the_driver(node, new_boot_id, empty_run):
     node.add_pci_function("0000:01:00.0", "0x10de", "0x030200")
     node.reboot(new_boot_id=new_boot_id, empty_run=empty_run)
 
     run = node.run("nvidia-smi", "-L")
 
-    assert (run.returncode, run.stdout) == (
-        0, "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-standin-0000-01-00-0)\n")
+    assert (run.returncode, run.stdout) == (0, "GPU 0: NVIDIA A100-SXM4-40GB (UUID: GPU-standin-0000-01-00-0)\n")
 
 
 def test_after_a_reboot_nvidia_smi_lists_each_nvidia_display_function(node):
@@ -190,8 +200,7 @@ def test_nvidia_ctk_answers_its_version_and_nothing_else(node):
     version = node.run("nvidia-ctk", "--version")
     configure = node.run("nvidia-ctk", "runtime", "configure", "--runtime=containerd")
 
-    assert (version.returncode, version.stdout) == (
-        0, "nvidia-ctk version 1.17.8 (STAND-IN, not NVIDIA software)\n")
+    assert (version.returncode, version.stdout) == (0, "nvidia-ctk version 1.17.8 (STAND-IN, not NVIDIA software)\n")
     assert configure.returncode == 1 and "not implemented" in configure.stderr
 
 
@@ -236,9 +245,15 @@ def _apt(state, source_line):
         (state / directory).mkdir(parents=True)
     (state / "etc/sources.list").write_text(source_line + "\n")
     (state / "status").touch()
-    options = [f"-oDir::Etc={state}/etc", f"-oDir::State::Lists={state}/lists",
-               f"-oDir::Cache={state}/cache", f"-oDir::State::status={state}/status",
-               "-oDebug::NoLocking=1", "-oAPT::Sandbox::User=root", "-oAcquire::Languages=none"]
+    options = [
+        f"-oDir::Etc={state}/etc",
+        f"-oDir::State::Lists={state}/lists",
+        f"-oDir::Cache={state}/cache",
+        f"-oDir::State::status={state}/status",
+        "-oDebug::NoLocking=1",
+        "-oAPT::Sandbox::User=root",
+        "-oAcquire::Languages=none",
+    ]
 
     def apt(*args):
         run = subprocess.run(["apt-get", *options, *args], capture_output=True, text=True)

@@ -119,8 +119,12 @@ SUDO_FIX = (
 def test_sudo_failing_is_the_only_row():
     facts = HostFacts("worker1", WORKER_ROLES, {"my_iface": "eth1"}, uid=None)
     assert problems_of(facts) == [
-        ("worker1", "sudo", "could not run a command as root through sudo (its message is in pyinfra's output above)",
-         SUDO_FIX)
+        (
+            "worker1",
+            "sudo",
+            "could not run a command as root through sudo (its message is in pyinfra's output above)",
+            SUDO_FIX,
+        )
     ]
 
 
@@ -149,14 +153,22 @@ def test_centos_is_not_supported_yet_and_apt_is_not_asked_about():
 @pytest.mark.parametrize(
     "os_release, message",
     [
-        ({"ID": "ubuntu", "VERSION_ID": "18.04", "PRETTY_NAME": "Ubuntu 18.04.6 LTS"},
-         "Ubuntu 18.04.6 LTS is too old: Ubuntu 20.04 or newer is needed"),
-        ({"ID": "ubuntu", "VERSION_ID": "16.04", "PRETTY_NAME": "Ubuntu 16.04.7 LTS"},
-         "Ubuntu 16.04.7 LTS is too old: Ubuntu 20.04 or newer is needed"),
-        ({"ID": "debian", "VERSION_ID": "10", "PRETTY_NAME": "Debian GNU/Linux 10 (buster)"},
-         "Debian GNU/Linux 10 (buster) is too old: Debian 11 or newer is needed"),
-        ({"ID": "debian", "PRETTY_NAME": "Debian GNU/Linux trixie/sid"},
-         "Debian GNU/Linux trixie/sid has no release number (a testing or unstable release) and is not supported"),
+        (
+            {"ID": "ubuntu", "VERSION_ID": "18.04", "PRETTY_NAME": "Ubuntu 18.04.6 LTS"},
+            "Ubuntu 18.04.6 LTS is too old: Ubuntu 20.04 or newer is needed",
+        ),
+        (
+            {"ID": "ubuntu", "VERSION_ID": "16.04", "PRETTY_NAME": "Ubuntu 16.04.7 LTS"},
+            "Ubuntu 16.04.7 LTS is too old: Ubuntu 20.04 or newer is needed",
+        ),
+        (
+            {"ID": "debian", "VERSION_ID": "10", "PRETTY_NAME": "Debian GNU/Linux 10 (buster)"},
+            "Debian GNU/Linux 10 (buster) is too old: Debian 11 or newer is needed",
+        ),
+        (
+            {"ID": "debian", "PRETTY_NAME": "Debian GNU/Linux trixie/sid"},
+            "Debian GNU/Linux trixie/sid has no release number (a testing or unstable release) and is not supported",
+        ),
         ({}, "could not be read from /etc/os-release"),
     ],
 )
@@ -169,8 +181,12 @@ def test_os_too_old_or_unknown(os_release, message):
 
 def test_one_cpu():
     assert problems_of(healthy(resources=resources(cpus=1))) == [
-        ("master", "cpus", "1, fewer than preflight_min_cpus=2",
-         "give the host at least 2 CPUs (or lower preflight_min_cpus, below the manual's minimum)")
+        (
+            "master",
+            "cpus",
+            "1, fewer than preflight_min_cpus=2",
+            "give the host at least 2 CPUs (or lower preflight_min_cpus, below the manual's minimum)",
+        )
     ]
 
 
@@ -178,31 +194,47 @@ def test_thresholds_are_overridable_also_as_ini_strings():
     facts = healthy(data={"preflight_min_cpus": "4", "preflight_min_memory_gb": "2", "preflight_min_disk_gb": 1})
     facts = dataclasses.replace(facts, resources=resources(memory_bytes=3 * GB, free_bytes=2 * GB))
     assert problems_of(facts) == [
-        ("master", "cpus", "2, fewer than preflight_min_cpus=4",
-         "give the host at least 4 CPUs (or lower preflight_min_cpus, below the manual's minimum)")
+        (
+            "master",
+            "cpus",
+            "2, fewer than preflight_min_cpus=4",
+            "give the host at least 4 CPUs (or lower preflight_min_cpus, below the manual's minimum)",
+        )
     ]
 
 
 def test_threshold_that_is_not_a_number():
     assert problems_of(healthy(data={"preflight_min_memory_gb": "lots"})) == [
-        ("master", "preflight_min_memory_gb", "='lots' is not a number", "set preflight_min_memory_gb to a number, e.g. 4")
+        (
+            "master",
+            "preflight_min_memory_gb",
+            "='lots' is not a number",
+            "set preflight_min_memory_gb to a number, e.g. 4",
+        )
     ]
 
 
 def test_too_little_memory():
     assert problems_of(healthy(resources=resources(memory_bytes=2_030_000 * 1024))) == [
-        ("master", "memory", "2.1 GB (MemTotal), less than preflight_min_memory_gb=4",
-         "give the host at least 4 GB of memory (or lower preflight_min_memory_gb, below the manual's minimum)")
+        (
+            "master",
+            "memory",
+            "2.1 GB (MemTotal), less than preflight_min_memory_gb=4",
+            "give the host at least 4 GB of memory (or lower preflight_min_memory_gb, below the manual's minimum)",
+        )
     ]
 
 
 def test_too_little_disk_counts_the_bundle_still_to_arrive():
     facts = healthy(resources=resources(free_bytes=5 * GB), bundle_bytes=2_300_000_000)
     assert problems_of(facts) == [
-        ("master", "disk",
-         "/var/lib/convecthub is on / (ext4) with 5.0 GB free; it needs preflight_min_disk_gb=10 plus 2.3 GB of "
-         "bundle files still to arrive",
-         "free 7.3 GB there, or set convect_workdir to a directory on a larger filesystem")
+        (
+            "master",
+            "disk",
+            "/var/lib/convecthub is on / (ext4) with 5.0 GB free; it needs preflight_min_disk_gb=10 plus 2.3 GB of "
+            "bundle files still to arrive",
+            "free 7.3 GB there, or set convect_workdir to a directory on a larger filesystem",
+        )
     ]
 
 
@@ -219,10 +251,13 @@ def test_workdir_on_a_small_tmpfs_is_named():
         bundle_bytes=800_000_000,
     )
     assert problems_of(facts) == [
-        ("master", "convect_workdir",
-         "/run/convecthub is on /run (tmpfs), in memory and emptied at every reboot, with 1.2 GB free; it needs "
-         "preflight_min_disk_gb=10 plus 800.0 MB of bundle files still to arrive",
-         "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub")
+        (
+            "master",
+            "convect_workdir",
+            "/run/convecthub is on /run (tmpfs), in memory and emptied at every reboot, with 1.2 GB free; it needs "
+            "preflight_min_disk_gb=10 plus 800.0 MB of bundle files still to arrive",
+            "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub",
+        )
     ]
 
 
@@ -233,17 +268,24 @@ def test_workdir_on_a_large_tmpfs_is_a_warning():
     )
     assert problems_of(facts) == []
     assert warnings_of(facts) == [
-        ("master", "convect_workdir",
-         "/tmp/convecthub is on /tmp (tmpfs), in memory: the bundle is lost at every reboot (the NVIDIA driver's "
-         "included) and sent again",
-         "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub")
+        (
+            "master",
+            "convect_workdir",
+            "/tmp/convecthub is on /tmp (tmpfs), in memory: the bundle is lost at every reboot (the NVIDIA driver's "
+            "included) and sent again",
+            "set convect_workdir to a directory on a disk, e.g. /var/lib/convecthub",
+        )
     ]
 
 
 def test_unreadable_resources():
     assert problems_of(healthy(resources=None)) == [
-        ("master", "resources", "CPUs, memory and disk space could not be read",
-         "see pyinfra's output above for this host")
+        (
+            "master",
+            "resources",
+            "CPUs, memory and disk space could not be read",
+            "see pyinfra's output above for this host",
+        )
     ]
 
 
@@ -262,14 +304,19 @@ def test_missing_interface_lists_the_hosts_interfaces():
 def test_interface_without_ipv4():
     facts = healthy(interfaces={**INTERFACES, "eth1": []})
     assert problems_of(facts) == [
-        ("master", "my_iface",
-         "eth1 has no IPv4 address; its interfaces are eth0 (172.17.0.2/16), eth1 (no IPv4), lo (127.0.0.1/8)",
-         f"give eth1 an IPv4 address on the private network, or {IFACE_FIX}")
+        (
+            "master",
+            "my_iface",
+            "eth1 has no IPv4 address; its interfaces are eth0 (172.17.0.2/16), eth1 (no IPv4), lo (127.0.0.1/8)",
+            f"give eth1 an IPv4 address on the private network, or {IFACE_FIX}",
+        )
     ]
 
 
 def test_interface_not_set():
-    assert problems_of(healthy(data={"my_iface": None})) == [("master", "my_iface", f"is not set; {LISTING}", IFACE_FIX)]
+    assert problems_of(healthy(data={"my_iface": None})) == [
+        ("master", "my_iface", f"is not set; {LISTING}", IFACE_FIX)
+    ]
 
 
 # -- apt -----------------------------------------------------------------------------
@@ -279,21 +326,39 @@ def test_interface_not_set():
     "apt, message, fix",
     [
         ({"apt_get": False}, "apt-get is not installed", OS_FIX),
-        ({"sources": 0, "errors": ["Malformed entry 1 in list file /etc/apt/sources.list.d/mirror.list (Component)",
-                                    "The list of sources could not be read."]},
-         "cannot read its sources: Malformed entry 1 in list file /etc/apt/sources.list.d/mirror.list (Component)",
-         "correct the APT source file named there"),
-        ({"sources": 0, "lists": 0}, "has no package source",
-         "point /etc/apt/sources.list (or a file in sources.list.d) at your APT mirror, then run `sudo apt-get update`"),
-        ({"audit": ["The following packages are only half configured, probably due to problems",
+        (
+            {
+                "sources": 0,
+                "errors": [
+                    "Malformed entry 1 in list file /etc/apt/sources.list.d/mirror.list (Component)",
+                    "The list of sources could not be read.",
+                ],
+            },
+            "cannot read its sources: Malformed entry 1 in list file /etc/apt/sources.list.d/mirror.list (Component)",
+            "correct the APT source file named there",
+        ),
+        (
+            {"sources": 0, "lists": 0},
+            "has no package source",
+            "point /etc/apt/sources.list (or a file in sources.list.d) at your APT mirror, then run `sudo apt-get update`",
+        ),
+        (
+            {
+                "audit": [
+                    "The following packages are only half configured, probably due to problems",
                     "configuring them the first time.  The configuration should be retried using",
                     "dpkg --configure <package> or the configure menu option in dselect:",
-                    " nvidia-dkms-535-server NVIDIA DKMS package"]},
-         "dpkg reports unfinished package installations of nvidia-dkms-535-server",
-         "run `sudo dpkg --configure -a` on this host"),
-        ({"check_status": 100, "check": ["E: Unmet dependencies. Try 'apt --fix-broken install' with no packages."]},
-         "`apt-get check` fails: E: Unmet dependencies. Try 'apt --fix-broken install' with no packages.",
-         "run `sudo apt-get -f install` on this host"),
+                    " nvidia-dkms-535-server NVIDIA DKMS package",
+                ]
+            },
+            "dpkg reports unfinished package installations of nvidia-dkms-535-server",
+            "run `sudo dpkg --configure -a` on this host",
+        ),
+        (
+            {"check_status": 100, "check": ["E: Unmet dependencies. Try 'apt --fix-broken install' with no packages."]},
+            "`apt-get check` fails: E: Unmet dependencies. Try 'apt --fix-broken install' with no packages.",
+            "run `sudo apt-get -f install` on this host",
+        ),
         (None, "could not be probed", "see pyinfra's output above for this host"),
     ],
 )
@@ -306,9 +371,13 @@ def test_apt_without_lists_yet_is_a_warning():
     facts = healthy(apt={**HEALTHY_APT, "lists": 0})
     assert problems_of(facts) == []
     assert warnings_of(facts) == [
-        ("master", "apt", "has no package lists yet",
-         "nothing to do if the deploy's `apt-get update` can reach the mirror; else run `sudo apt-get update` to see "
-         "why not")
+        (
+            "master",
+            "apt",
+            "has no package lists yet",
+            "nothing to do if the deploy's `apt-get update` can reach the mirror; else run `sudo apt-get update` to see "
+            "why not",
+        )
     ]
 
 
@@ -322,44 +391,62 @@ def held(process, pid, unit=None):
 def test_api_port_held_by_another_program_on_a_driver():
     facts = healthy(ports={22: [SSHD], 6443: held("python3", 412)})
     assert problems_of(facts) == [
-        ("master", "port 6443", "in use by python3 (pid 412), but the K3s API server needs it",
-         "stop that program or move it to another port (`sudo ss -tlnp 'sport = :6443'` shows it)")
+        (
+            "master",
+            "port 6443",
+            "in use by python3 (pid 412), but the K3s API server needs it",
+            "stop that program or move it to another port (`sudo ss -tlnp 'sport = :6443'` shows it)",
+        )
     ]
 
 
 def test_ports_held_by_our_own_k3s_and_registry_pass_a_rerun():
-    facts = healthy(ports={
-        6443: held("k3s-server", 812, "k3s.service"),
-        6444: held("k3s-server", 812, "k3s.service"),
-        10250: held("k3s-server", 812, "k3s.service"),
-        2379: held("k3s-server", 812, "k3s.service"),
-        2380: held("k3s-server", 812, "k3s.service"),
-        5000: held("docker-registry", 77, "docker-registry.service"),
-        8473: held("python3", 990, "convecthub-bundle-peer.service"),
-    })
+    facts = healthy(
+        ports={
+            6443: held("k3s-server", 812, "k3s.service"),
+            6444: held("k3s-server", 812, "k3s.service"),
+            10250: held("k3s-server", 812, "k3s.service"),
+            2379: held("k3s-server", 812, "k3s.service"),
+            2380: held("k3s-server", 812, "k3s.service"),
+            5000: held("docker-registry", 77, "docker-registry.service"),
+            8473: held("python3", 990, "convecthub-bundle-peer.service"),
+        }
+    )
     assert check_host(facts).problems == []
     # An agent's kubelet, and a K3s stand-in run as /usr/local/bin/k3s.
-    assert check_host(healthy("worker1", WORKER_ROLES, ports={10250: held("k3s-agent", 5, "k3s-agent.service")})).problems == []
+    assert (
+        check_host(healthy("worker1", WORKER_ROLES, ports={10250: held("k3s-agent", 5, "k3s-agent.service")})).problems
+        == []
+    )
     assert check_host(healthy(ports={6443: held("k3s", 4242)})).problems == []
 
 
 def test_a_python_bundle_server_outside_our_unit_is_a_conflict():
     facts = healthy(ports={8473: held("python3", 990, "user@1000.service")})
     assert problems_of(facts) == [
-        ("master", "port 8473 (bundle_peer_port)",
-         "in use by python3 (pid 990, user@1000.service), but the bundle server needs it",
-         "stop that program or move it to another port, or set bundle_peer_port to a free port")
+        (
+            "master",
+            "port 8473 (bundle_peer_port)",
+            "in use by python3 (pid 990, user@1000.service), but the bundle server needs it",
+            "stop that program or move it to another port, or set bundle_peer_port to a free port",
+        )
     ]
 
 
 def test_server_ports_matter_only_on_drivers_but_the_kubelet_port_everywhere():
     ports = {6443: held("nginx", 7), 2379: held("etcd", 8), 10250: held("node_exporter", 9)}
     assert problems_of(healthy("worker1", WORKER_ROLES, ports=ports)) == [
-        ("worker1", "port 10250", "in use by node_exporter (pid 9), but the kubelet of K3s needs it",
-         "stop that program or move it to another port (`sudo ss -tlnp 'sport = :10250'` shows it)")
+        (
+            "worker1",
+            "port 10250",
+            "in use by node_exporter (pid 9), but the kubelet of K3s needs it",
+            "stop that program or move it to another port (`sudo ss -tlnp 'sport = :10250'` shows it)",
+        )
     ]
     assert [row[1] for row in problems_of(healthy("master2", frozenset({"driver"}), ports=ports))] == [
-        "port 6443", "port 2379", "port 10250"
+        "port 6443",
+        "port 2379",
+        "port 10250",
     ]
 
 
@@ -367,27 +454,36 @@ def test_https_port_taken_on_the_first_driver_is_an_error_elsewhere_a_warning():
     ports = {9443: held("nginx", 1001, "nginx.service") + held("nginx", 1002, "nginx.service")}
     data = {"https_port": 9443}
     assert problems_of(healthy(data=data, ports=ports)) == [
-        ("master", "port 9443 (https_port)",
-         "in use by nginx (pid 1001, nginx.service), nginx (pid 1002, nginx.service), but JupyterHub's HTTPS entry "
-         "(Traefik) needs it",
-         "stop that program or move it to another port, or set https_port to a free port")
+        (
+            "master",
+            "port 9443 (https_port)",
+            "in use by nginx (pid 1001, nginx.service), nginx (pid 1002, nginx.service), but JupyterHub's HTTPS entry "
+            "(Traefik) needs it",
+            "stop that program or move it to another port, or set https_port to a free port",
+        )
     ]
     worker = healthy("worker1", WORKER_ROLES, data=data, ports=ports)
     assert problems_of(worker) == []
     assert warnings_of(worker) == [
-        ("worker1", "port 9443 (https_port)",
-         "in use by nginx (pid 1001, nginx.service), nginx (pid 1002, nginx.service): ServiceLB will send this "
-         "node's port 9443 traffic to JupyterHub's HTTPS entry (Traefik) instead",
-         "move that program to another port, or set https_port to a port free on every node")
+        (
+            "worker1",
+            "port 9443 (https_port)",
+            "in use by nginx (pid 1001, nginx.service), nginx (pid 1002, nginx.service): ServiceLB will send this "
+            "node's port 9443 traffic to JupyterHub's HTTPS entry (Traefik) instead",
+            "move that program to another port, or set https_port to a port free on every node",
+        )
     ]
 
 
 def test_registry_port_matters_only_on_the_registry_host_and_an_unnamed_holder_is_a_conflict():
     ports = {5000: []}  # from /proc/net/tcp: nobody named
     assert problems_of(healthy(ports=ports)) == [
-        ("master", "port 5000 (registry_port)",
-         "in use by a process ss could not name (install iproute2 to see which), but the image registry needs it",
-         "stop that program or move it to another port, or set registry_port to a free port")
+        (
+            "master",
+            "port 5000 (registry_port)",
+            "in use by a process ss could not name (install iproute2 to see which), but the image registry needs it",
+            "stop that program or move it to another port, or set registry_port to a free port",
+        )
     ]
     assert check_host(healthy("worker1", WORKER_ROLES, ports=ports)).problems == []
 
@@ -406,10 +502,13 @@ GPU = {"address": "0000:01:00.0", "device": "0x20b0", "class": "0x030200"}
 @pytest.mark.parametrize("has_gpu", [True, "true", "True"])
 def test_has_gpu_without_an_nvidia_device_is_an_error(has_gpu):
     assert problems_of(healthy("worker2", WORKER_ROLES, data={"has_gpu": has_gpu})) == [
-        ("worker2", "has_gpu",
-         "is true but no NVIDIA GPU was found (no PCI device of vendor 0x10de with a display class in "
-         "/sys/bus/pci/devices)",
-         "set has_gpu = false for this host, or make its GPU visible (`lspci -nn -d 10de:` lists it)")
+        (
+            "worker2",
+            "has_gpu",
+            "is true but no NVIDIA GPU was found (no PCI device of vendor 0x10de with a display class in "
+            "/sys/bus/pci/devices)",
+            "set has_gpu = false for this host, or make its GPU visible (`lspci -nn -d 10de:` lists it)",
+        )
     ]
 
 
@@ -417,8 +516,12 @@ def test_gpu_found_without_has_gpu_is_only_a_warning():
     facts = healthy("worker2", WORKER_ROLES, gpus=[GPU])
     assert problems_of(facts) == []
     assert warnings_of(facts) == [
-        ("worker2", "has_gpu", "is false but the host has NVIDIA GPU 0000:01:00.0 (device 0x20b0)",
-         "set has_gpu = true for this host to use them")
+        (
+            "worker2",
+            "has_gpu",
+            "is false but the host has NVIDIA GPU 0000:01:00.0 (device 0x20b0)",
+            "set has_gpu = true for this host to use them",
+        )
     ]
 
 
@@ -430,8 +533,13 @@ def test_gpu_found_with_has_gpu_passes():
 def test_bundle_listing_error_is_a_row():
     facts = healthy(bundle_error="worker3: architecture 'ppc64le' is not supported (amd64 and arm64 are)")
     assert problems_of(facts) == [
-        ("master", "bundle", "the files this host needs could not be listed: worker3: architecture 'ppc64le' is not "
-         "supported (amd64 and arm64 are)", "see the message")
+        (
+            "master",
+            "bundle",
+            "the files this host needs could not be listed: worker3: architecture 'ppc64le' is not "
+            "supported (amd64 and arm64 are)",
+            "see the message",
+        )
     ]
 
 
@@ -484,8 +592,15 @@ class FakeHost:
         self.name = name
         self.groups = groups
         self.facts = facts
-        self.data = {"my_iface": "eth1", "convect_workdir": "/var/lib/convecthub", "http_port": 80,
-                     "https_port": 443, "registry_port": 5000, "bundle_peer_port": 8473, **(data or {})}
+        self.data = {
+            "my_iface": "eth1",
+            "convect_workdir": "/var/lib/convecthub",
+            "http_port": 80,
+            "https_port": 443,
+            "registry_port": 5000,
+            "bundle_peer_port": 8473,
+            **(data or {}),
+        }
         self.calls, self.commands = [], []
         self.inventory = None
         # No sudo password, and sudo wants none: nothing for convecthub.sudo to do.
@@ -541,8 +656,12 @@ def lab_hosts(**per_host_changes):
     return [
         FakeHost("master", ("driver", "registry"), host_facts(per_host_changes.get("master"))),
         FakeHost("worker1", ("worker",), host_facts(per_host_changes.get("worker1"))),
-        FakeHost("worker2", ("worker",), host_facts({NvidiaGpus: [GPU], **per_host_changes.get("worker2", {})}),
-                 data={"has_gpu": True}),
+        FakeHost(
+            "worker2",
+            ("worker",),
+            host_facts({NvidiaGpus: [GPU], **per_host_changes.get("worker2", {})}),
+            data={"has_gpu": True},
+        ),
     ]
 
 
@@ -555,7 +674,9 @@ def test_check_run_gathers_every_host_and_collects_all_problems():
     hosts[2].data["my_iface"] = "eth9"
     verdict = check_run(FakeState(hosts), bundle_bytes=lambda node: 0)
     assert [(p.where, p.variable) for p in verdict.problems] == [
-        ("master", "port 6443"), ("worker1", "sudo"), ("worker2", "my_iface")
+        ("master", "port 6443"),
+        ("worker1", "sudo"),
+        ("worker2", "my_iface"),
     ]
     assert verdict.checked == 3
     # Every fact is asked for so that a failure becomes a row, not a dropped host.
@@ -597,17 +718,28 @@ def test_a_host_of_the_limit_that_did_not_connect_is_a_row_and_hosts_outside_the
     state = FakeState(hosts, activated=[master], limit=[master, worker1])
     verdict = check_run(state, bundle_bytes=lambda node: 0)
     assert rows(verdict.problems) == [
-        ("worker1", "ssh", "could not connect (pyinfra's connection error is above)",
-         "make the host reachable (ssh_hostname, ssh_port, ssh_user, ssh_key), or leave it out with --limit")
+        (
+            "worker1",
+            "ssh",
+            "could not connect (pyinfra's connection error is above)",
+            "make the host reachable (ssh_hostname, ssh_port, ssh_user, ssh_key), or leave it out with --limit",
+        )
     ]
     assert worker1.calls == [] and worker2.calls == []
 
 
 def test_same_problem_on_several_hosts_is_one_row():
-    centos = {OsRelease: {"ID": "centos", "VERSION_ID": "7", "PRETTY_NAME": "CentOS Linux 7 (Core)"},
-              AptWorks: {"apt_get": False}}
+    centos = {
+        OsRelease: {"ID": "centos", "VERSION_ID": "7", "PRETTY_NAME": "CentOS Linux 7 (Core)"},
+        AptWorks: {"apt_get": False},
+    }
     verdict = check_run(FakeState(lab_hosts(worker1=centos, worker2=centos)), bundle_bytes=lambda node: 0)
-    assert rows(verdict.problems)[-1] == ("worker1, worker2", "os", "CentOS Linux 7 (Core) is not supported yet", OS_FIX)
+    assert rows(verdict.problems)[-1] == (
+        "worker1, worker2",
+        "os",
+        "CentOS Linux 7 (Core) is not supported yet",
+        OS_FIX,
+    )
     assert len(verdict.problems) == 1
 
 

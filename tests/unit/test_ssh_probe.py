@@ -40,8 +40,10 @@ def listener():
 def test_a_port_that_accepts_but_sends_no_banner_is_named(listener):
     address, _ = listener
     message = silent_port(address, seconds=0.3)
-    assert message == (f"127.0.0.1:{address[1]} accepts connections but sends no SSH banner within 0.3 s: "
-                       "the host is hung or overloaded, or that port is not sshd")
+    assert message == (
+        f"127.0.0.1:{address[1]} accepts connections but sends no SSH banner within 0.3 s: "
+        "the host is hung or overloaded, or that port is not sshd"
+    )
 
 
 def test_an_sshd_or_a_closed_port_is_left_to_pyinfras_message(listener):

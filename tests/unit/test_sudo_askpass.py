@@ -11,7 +11,7 @@ import convecthub.sudo as sudo
 from convecthub.sudo import PLACEHOLDER, askpass_script, keep_sudo_password_off_command_lines
 
 SUDO_PROBE = "sudo -n true 2>&1 | sed 's/^/sudo -n: /'"
-PASSWORD = "it's a \"long\" $(secret) `pass` word\\ 1"
+PASSWORD = 'it\'s a "long" $(secret) `pass` word\\ 1'
 
 
 class RecordingNode:
@@ -31,9 +31,13 @@ class RecordingNode:
         self.commands.append(raw)
         if raw.startswith("mktemp"):
             if not self.mktemp_works:
-                return False, CommandOutput([OutputLine("stderr", "mktemp: failed to create file: Read-only file system")])
+                return False, CommandOutput(
+                    [OutputLine("stderr", "mktemp: failed to create file: Read-only file system")]
+                )
             directory = raw.split()[1].rsplit("/", 1)[0]
-            return True, CommandOutput([OutputLine("stdout", f"{directory}/convecthub-sudo-askpass-{len(self.commands)}")])
+            return True, CommandOutput(
+                [OutputLine("stdout", f"{directory}/convecthub-sudo-askpass-{len(self.commands)}")]
+            )
         if raw == SUDO_PROBE and self.sudo_wants_a_password:
             return True, CommandOutput([OutputLine("stdout", "sudo -n: sudo: a password is required")])
         return True, CommandOutput([])

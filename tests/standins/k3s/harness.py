@@ -78,7 +78,7 @@ class NotifySocket:
         while True:
             try:
                 self.messages.append(self.socket.recv(4096).decode())
-            except (socket.timeout, BlockingIOError):
+            except (TimeoutError, BlockingIOError):
                 break
         return any(text in message.split("\n") for message in self.messages)
 
@@ -151,8 +151,9 @@ class StandinNode:
         env = {**os.environ, **FAST_ENV, "K3S_STANDIN_ROOT": str(self.root), "NOTIFY_SOCKET": self.notify.address}
         env.pop("KUBECONFIG", None)
         self.log_file = open(self.log_path, "ab")
-        self.process = subprocess.Popen([sys.executable, str(STANDIN), role, *flags], env=env,
-                                        stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, str(STANDIN), role, *flags], env=env, stdout=self.log_file, stderr=subprocess.STDOUT
+        )
         return self
 
     def log(self) -> str:
@@ -166,6 +167,7 @@ class StandinNode:
             if self.process.poll() is not None:
                 raise AssertionError(f"stand-in exited {self.process.returncode}:\n{self.log()}")
             return self.ready()
+
         try:
             wait_until(ready_or_dead, timeout, what="READY=1")
         except AssertionError as problem:
@@ -198,8 +200,13 @@ class StandinNode:
 
     def kubectl(self, *arguments: str, timeout=30.0) -> subprocess.CompletedProcess:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
-        return subprocess.run([sys.executable, str(STANDIN), "kubectl", *arguments], env=env,
-                              capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(
+            [sys.executable, str(STANDIN), "kubectl", *arguments],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def kubectl_json(self, *arguments: str):
         result = self.kubectl(*arguments, "-o", "json")
@@ -210,6 +217,7 @@ class StandinNode:
 
 # -- TLS material for tests (openssl CLI, independent of the stand-in) ---------
 
+
 def openssl(*arguments: str):
     subprocess.run(["openssl", *arguments], check=True, capture_output=True)
 
@@ -217,8 +225,21 @@ def openssl(*arguments: str):
 def make_ca(directory: Path, name="test-ca") -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
     cert, key = directory / f"{name}.crt", directory / f"{name}.key"
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-            "-days", "30", "-subj", f"/CN={name}")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+        "-days",
+        "30",
+        "-subj",
+        f"/CN={name}",
+    )
     return cert, key
 
 
@@ -227,8 +248,23 @@ def make_leaf(directory: Path, name: str, ca: tuple[Path, Path], sans="IP:127.0.
     extensions = directory / f"{name}.ext"
     extensions.write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth,clientAuth\n")
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(request), "-subj", f"/CN={name}")
-    openssl("x509", "-req", "-in", str(request), "-CA", str(ca[0]), "-CAkey", str(ca[1]), "-CAcreateserial",
-            "-days", "30", "-extfile", str(extensions), "-out", str(cert))
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(request),
+        "-CA",
+        str(ca[0]),
+        "-CAkey",
+        str(ca[1]),
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-extfile",
+        str(extensions),
+        "-out",
+        str(cert),
+    )
     return cert, key
 
 
@@ -270,20 +306,39 @@ class FakeRegistry:
     def add_image(self, repository: str, tag: str, *, index=False, missing_blob=False) -> str:
         config = json.dumps({"repository": repository, "tag": tag}).encode()
         layer = f"layer of {repository}:{tag}".encode()
-        manifest = json.dumps({
-            "schemaVersion": 2, "mediaType": DOCKER_MANIFEST,
-            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": digest_of(config)},
-            "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": digest_of(layer)}],
-        }).encode()
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": DOCKER_MANIFEST,
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "digest": digest_of(config)},
+                "layers": [
+                    {"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip", "digest": digest_of(layer)}
+                ],
+            }
+        ).encode()
         self.blobs.add(digest_of(config))
         if not missing_blob:
             self.blobs.add(digest_of(layer))
         self.manifests[(repository, digest_of(manifest))] = (DOCKER_MANIFEST, manifest)
         if index:
-            body = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-                {"mediaType": DOCKER_MANIFEST, "digest": digest_of(manifest), "platform": {"os": "linux", "architecture": "amd64"}},
-                {"mediaType": DOCKER_MANIFEST, "digest": "sha256:" + "0" * 64, "platform": {"os": "linux", "architecture": "arm64"}},
-            ]}).encode()
+            body = json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": OCI_INDEX,
+                    "manifests": [
+                        {
+                            "mediaType": DOCKER_MANIFEST,
+                            "digest": digest_of(manifest),
+                            "platform": {"os": "linux", "architecture": "amd64"},
+                        },
+                        {
+                            "mediaType": DOCKER_MANIFEST,
+                            "digest": "sha256:" + "0" * 64,
+                            "platform": {"os": "linux", "architecture": "arm64"},
+                        },
+                    ],
+                }
+            ).encode()
             self.manifests[(repository, tag)] = (OCI_INDEX, body)
             return digest_of(body)
         self.manifests[(repository, tag)] = (DOCKER_MANIFEST, manifest)
@@ -347,8 +402,10 @@ class _RegistryHandler(http.server.BaseHTTPRequestHandler):
 
     def challenge(self, registry):
         if registry.mode == "bearer":
-            value = (f'Bearer realm="https://127.0.0.1:{registry.port}/token",service="fake-registry",'
-                     f'scope="repository:any:pull"')
+            value = (
+                f'Bearer realm="https://127.0.0.1:{registry.port}/token",service="fake-registry",'
+                f'scope="repository:any:pull"'
+            )
         else:
             value = 'Basic realm="Registry Realm"'
         self.send(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', "application/json", {"WWW-Authenticate": value})

@@ -31,8 +31,7 @@ def write_flat_index(repo_dir: Path) -> None:
 
 def _packages_stanza(deb: Path) -> str:
     """The package's own control fields, then where it is and its checksums."""
-    control = subprocess.run(["dpkg-deb", "--field", str(deb)], check=True,
-                             capture_output=True, text=True).stdout
+    control = subprocess.run(["dpkg-deb", "--field", str(deb)], check=True, capture_output=True, text=True).stdout
     data = deb.read_bytes()
     fields = [f"Filename: ./{deb.name}", f"Size: {len(data)}"]
     fields += [f"{name}: {hashlib.new(algorithm, data).hexdigest()}" for name, _, algorithm in CHECKSUMS]

@@ -22,7 +22,9 @@ def build_deb(spec: PackageSpec, out_dir: Path) -> Path:
         _write_tree(spec, tree)
         subprocess.run(
             ["dpkg-deb", "--root-owner-group", "--build", str(tree), str(deb)],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
             env={**os.environ, "SOURCE_DATE_EPOCH": str(SOURCE_DATE_EPOCH)},
         )
     return deb

@@ -84,7 +84,8 @@ def _driver(branch: str, version: str) -> PackageSpec:
     name = f"nvidia-headless-{branch}-server"
     values = {"PACKAGE": name, "VERSION": version}
     return PackageSpec(
-        name=name, version=version,
+        name=name,
+        version=version,
         summary=f"STAND-IN for the NVIDIA {branch} server driver (not NVIDIA software)",
         maintainer_scripts=(
             ("postinst", render_script("driver-postinst", **values)),
@@ -97,7 +98,8 @@ def _utils(branch: str, release: str, version: str) -> PackageSpec:
     name = f"nvidia-utils-{branch}-server"
     smi = render_script("nvidia-smi", PACKAGE=name, VERSION=version, UPSTREAM_VERSION=release)
     return PackageSpec(
-        name=name, version=version,
+        name=name,
+        version=version,
         summary=f"STAND-IN for the NVIDIA {branch} server driver utilities (not NVIDIA software)",
         files=(PackageFile("/usr/bin/nvidia-smi", smi),),
     )
@@ -107,7 +109,8 @@ def _toolkit_base() -> PackageSpec:
     name = "nvidia-container-toolkit-base"
     values = {"PACKAGE": name, "VERSION": TOOLKIT_VERSION, "UPSTREAM_VERSION": TOOLKIT_RELEASE}
     return PackageSpec(
-        name=name, version=TOOLKIT_VERSION,
+        name=name,
+        version=TOOLKIT_VERSION,
         summary="STAND-IN for NVIDIA Container Toolkit base (not NVIDIA software)",
         files=(
             _program("nvidia-container-runtime", "container-runtime", values),
@@ -121,7 +124,8 @@ def _toolkit() -> PackageSpec:
     name = "nvidia-container-toolkit"
     values = {"PACKAGE": name, "VERSION": TOOLKIT_VERSION, "UPSTREAM_VERSION": TOOLKIT_RELEASE}
     return PackageSpec(
-        name=name, version=TOOLKIT_VERSION,
+        name=name,
+        version=TOOLKIT_VERSION,
         summary="STAND-IN for NVIDIA Container Toolkit (not NVIDIA software)",
         files=(_program("nvidia-container-runtime-hook", "unimplemented", values),),
         depends=(f"nvidia-container-toolkit-base (= {TOOLKIT_VERSION})",),

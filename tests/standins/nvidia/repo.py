@@ -65,6 +65,9 @@ def _already_built(out_dir: Path, packages: list[PackageSpec], recipe: str) -> b
 
 
 def _remove_previous_build(out_dir: Path) -> None:
-    for path in [out_dir / RECIPE_MARKER, *out_dir.glob("*.deb"),
-                 *(out_dir / name for name in ("Packages", "Packages.gz", "Release"))]:
+    for path in [
+        out_dir / RECIPE_MARKER,
+        *out_dir.glob("*.deb"),
+        *(out_dir / name for name in ("Packages", "Packages.gz", "Release")),
+    ]:
         path.unlink(missing_ok=True)
