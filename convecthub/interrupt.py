@@ -46,6 +46,7 @@ def _stop(state) -> None:
     # From gevent's hub, outside any operation's greenlet: stop the
     # operations, then end pyinfra's main greenlet (its `finally` disconnects).
     _stop_operations(state)
+    assert _main_greenlet is not None, "installed by stop_the_run_on_ctrl_c"
     _main_greenlet.throw(SystemExit(EXIT_STATUS))
 
 

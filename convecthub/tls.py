@@ -12,6 +12,7 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -90,8 +91,8 @@ def ensure_ca(state_dir: Path, name: str = "ConvectHub cluster CA") -> CertPair:
     return pair
 
 
-def _subject_alternative_names(names) -> list:
-    entries = []
+def _subject_alternative_names(names) -> list[x509.GeneralName]:
+    entries: list[x509.GeneralName] = []
     for name in names:
         try:
             entries.append(x509.IPAddress(ipaddress.ip_address(name)))
@@ -115,7 +116,8 @@ def ensure_server_cert(state_dir: Path, label: str, names: list, ca: CertPair) -
     cert_path, key_path = state_dir / f"{label}.crt", state_dir / f"{label}.key"
     if cert_path.exists() and key_path.exists() and _still_good(cert_path.read_text(), ca, names):
         return CertPair(cert_path.read_text(), key_path.read_text())
-    ca_key = serialization.load_pem_private_key(ca.key_pem.encode(), password=None)
+    # The CA's key is ours (_new_key): an EC key.
+    ca_key = cast(ec.EllipticCurvePrivateKey, serialization.load_pem_private_key(ca.key_pem.encode(), password=None))
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.encode())
     key = _new_key()
     cert = (

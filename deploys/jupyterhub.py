@@ -6,6 +6,7 @@ auto-deploy directory; they hold a private key, so they are 0600."""
 
 import base64
 import copy
+from typing import Any
 
 import yaml
 from pyinfra.api import deploy
@@ -57,7 +58,7 @@ def image_value(reference: str) -> dict:
 
 def our_values(images: dict, gpu: bool) -> dict:
     """`images`: bundle entry name -> image reference."""
-    values = {
+    values: dict[str, Any] = {
         "proxy": {"service": {"type": "ClusterIP"}, "https": {"enabled": False}},
         "ingress": {"enabled": True, "ingressClassName": "traefik", "tls": [{"secretName": TLS_SECRET}]},
         # Off-line: only hub, proxy and the user image are in the registry.

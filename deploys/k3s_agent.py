@@ -12,7 +12,7 @@ JOIN_TIMEOUT = 180
 
 
 def agent_config(token: str, server_url: str, node_ip: str, iface: str, labels: list) -> str:
-    config = {"token": token, "server": server_url, "node-ip": node_ip, "flannel-iface": iface}
+    config: dict[str, object] = {"token": token, "server": server_url, "node-ip": node_ip, "flannel-iface": iface}
     if labels:
         config["node-label"] = labels
     return k3s_config_yaml(config, "deploys/k3s_agent.py")

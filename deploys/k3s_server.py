@@ -2,6 +2,8 @@
 more are an HA control plane with embedded etcd, the first started with
 `cluster-init`, the others joining it one at a time (quorum)."""
 
+from typing import Any
+
 from pyinfra.api import deploy
 
 from convecthub import footprint as fp
@@ -15,7 +17,7 @@ API_TIMEOUT = 300
 def server_config(
     token: str, node_ip: str, iface: str, tls_sans: list, labels: list, join_url: str | None, cluster_init: bool
 ) -> str:
-    config = {
+    config: dict[str, object] = {
         "token": token,
         "node-ip": node_ip,
         "flannel-iface": iface,
@@ -34,7 +36,7 @@ def server_config(
 @deploy("K3s server")
 def k3s_server(config_text: str, is_first: bool, restart_on: list, staging_dir: str):
     restart = k3s_service("server", fp.K3S_SERVER_UNIT, config_text, restart_on, staging_dir)
-    ready = dict(
+    ready: dict[str, Any] = dict(
         unit=fp.K3S_SERVER_UNIT,
         ready_check="k3s kubectl get --raw /readyz >/dev/null 2>&1",
         timeout=API_TIMEOUT,

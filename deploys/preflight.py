@@ -203,7 +203,7 @@ def _version(text: str):
 
 
 def _thresholds(data: Mapping, problem) -> dict:
-    values = {}
+    values: dict[str, float | None] = {}
     for name, default in THRESHOLDS.items():
         value = data.get(name)
         if value is None:

@@ -143,9 +143,9 @@ def reset(ports: list, changed_condition):
         logger.info(f"{host.name}: removing {describe(leftovers)}")
     else:
         logger.info(f"{host.name}: nothing of ConvectHub here")
-    stop_services(leftovers)
-    remove_runtime(leftovers)
-    remove_files(leftovers, keep)
+    stop_services(leftovers=leftovers)
+    remove_runtime(leftovers=leftovers)
+    remove_files(leftovers=leftovers, keep_registry_data=keep)
     # The audit, once what is planned has run (a run that changed nothing
     # had nothing to remove: the plan above was the audit).
     python.call(

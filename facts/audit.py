@@ -18,7 +18,7 @@ def _section(kind: str, command: str) -> str:
     return f"{{ {command} ; }} 2>/dev/null | sed 's|^|{kind} |';"
 
 
-class ConvectHubLeftovers(FactBase):
+class ConvectHubLeftovers(FactBase[dict[str, list[str]]]):
     """
     Everything of ours on the node, by kind:
 

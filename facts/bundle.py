@@ -10,7 +10,7 @@ from pyinfra.api import FactBase
 VERIFIED_DIR = ".verified"
 
 
-class VerifiedBundleFiles(FactBase):
+class VerifiedBundleFiles(FactBase[dict[str, str]]):
     """
     The bundle files under ``directory`` whose stamp still matches them:
 

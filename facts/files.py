@@ -5,7 +5,7 @@ import shlex
 from pyinfra.api import FactBase
 
 
-class ManagedFile(FactBase):
+class ManagedFile(FactBase[dict[str, str] | None]):
     """
     A file's sha256, mode and owner, in one round trip; ``None`` if there is
     no regular file at ``path``:
@@ -26,7 +26,7 @@ class ManagedFile(FactBase):
         return {"sha256": output[1].split()[0], "mode": mode, "user": user, "group": group}
 
 
-class SameFile(FactBase):
+class SameFile(FactBase[bool]):
     """
     Whether ``dest`` holds the same bytes as ``src`` without reading either:
     the same inode (a hard link), or a copy made with ``cp -p`` (same size

@@ -9,7 +9,7 @@ NVIDIA_VENDOR = "0x10de"
 DISPLAY_CLASS_PREFIX = "0x03"
 
 
-class NvidiaGpus(FactBase):
+class NvidiaGpus(FactBase[list[dict[str, str]]]):
     """
     NVIDIA GPUs on the PCI bus, read from ``/sys/bus/pci/devices/*/`` (works
     before the driver is installed, and on a stand-in directory mounted there):
@@ -22,12 +22,14 @@ class NvidiaGpus(FactBase):
     """
 
     # One line per PCI device: "<address> <vendor> <device> <class>".
-    command = (
-        "for d in /sys/bus/pci/devices/*; do "
-        '[ -r "$d/vendor" ] || continue; '
-        'echo "${d##*/} $(cat "$d/vendor") $(cat "$d/device" 2>/dev/null || echo unknown) $(cat "$d/class")"; '
-        "done; true"
-    )
+    def command(self) -> str:
+        return (
+            "for d in /sys/bus/pci/devices/*; do "
+            '[ -r "$d/vendor" ] || continue; '
+            'echo "${d##*/} $(cat "$d/vendor") $(cat "$d/device" 2>/dev/null || echo unknown) $(cat "$d/class")"; '
+            "done; true"
+        )
+
     default = list
 
     def process(self, output):

@@ -5,7 +5,7 @@ import json
 from pyinfra.api import FactBase
 
 
-class K3sNodes(FactBase):
+class K3sNodes(FactBase[dict[str, dict[str, str]] | None]):
     """
     The cluster's nodes and their labels, as a K3s server sees them; ``None``
     where no K3s API answers (K3s not installed or not running):
@@ -15,7 +15,8 @@ class K3sNodes(FactBase):
         {"master": {"node-role.kubernetes.io/control-plane": "true", ...}, "worker2": {...}}
     """
 
-    command = "k3s kubectl get nodes -o json 2>/dev/null || true"
+    def command(self) -> str:
+        return "k3s kubectl get nodes -o json 2>/dev/null || true"
 
     def process(self, output):
         text = "\n".join(output).strip()

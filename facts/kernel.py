@@ -13,7 +13,7 @@ MODULE_EVIDENCE = {
 }
 
 
-class LoadedKernelModules(FactBase):
+class LoadedKernelModules(FactBase[list[str]]):
     """
     Which of the given kernel modules are loaded or built in:
     ``["overlay", "br_netfilter"]``.
@@ -33,7 +33,7 @@ class LoadedKernelModules(FactBase):
         return [line.strip() for line in output if line.strip()]
 
 
-class SysctlValues(FactBase):
+class SysctlValues(FactBase[dict[str, str]]):
     """
     The current values of the given sysctl keys: ``{"net.ipv4.ip_forward": "1"}``;
     a key the kernel does not have is absent.

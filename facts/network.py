@@ -3,7 +3,7 @@
 from pyinfra.api import FactBase
 
 
-class InterfaceAddresses(FactBase):
+class InterfaceAddresses(FactBase[dict[str, list[str]]]):
     """
     Every network interface of the node with its IPv4 addresses, in one round trip:
 
@@ -15,8 +15,12 @@ class InterfaceAddresses(FactBase):
     "missing" and "no address" can be told apart.
     """
 
-    requires_command = "ip"
-    command = "ip -o link show && echo -- && ip -o -4 addr show"
+    def requires_command(self) -> str:
+        return "ip"
+
+    def command(self) -> str:
+        return "ip -o link show && echo -- && ip -o -4 addr show"
+
     default = dict
 
     def process(self, output):

@@ -14,7 +14,7 @@ MANIFEST_TYPES = ",".join(
 )
 
 
-class RegistryHasImages(FactBase):
+class RegistryHasImages(FactBase[dict[str, bool]]):
     """
     Which of the given ``repository:tag`` the registry at ``address`` serves
     (HEAD on its manifest answers 200), asked with the credentials of a netrc

@@ -8,6 +8,7 @@ sudo refused it).
 
 import re
 import shlex
+from typing import Any
 
 from pyinfra.api import FactBase
 from pyinfra.api.exceptions import FactProcessError
@@ -15,14 +16,15 @@ from pyinfra.api.exceptions import FactProcessError
 from convecthub import footprint as fp
 
 
-class SudoWorks(FactBase):
+class SudoWorks(FactBase[int]):
     """
     The uid the deploy's commands run as: ``0`` when sudo works (config.SUDO),
     ``None`` when the command could not run. Ask for it with
     ``_ignore_errors=True`` to get ``None`` instead of a failed host.
     """
 
-    command = "id -u"
+    def command(self) -> str:
+        return "id -u"
 
     def process(self, output):
         try:
@@ -31,7 +33,7 @@ class SudoWorks(FactBase):
             raise FactProcessError(f"id -u printed {output[-1]!r}") from None
 
 
-class OsRelease(FactBase):
+class OsRelease(FactBase[dict[str, str]]):
     """
     The fields of ``/etc/os-release`` (``/usr/lib/os-release`` when the first is
     missing), values unquoted:
@@ -43,7 +45,9 @@ class OsRelease(FactBase):
     ``{}`` when neither file exists.
     """
 
-    command = f"cat {fp.OS_RELEASE_FILES[0]} 2>/dev/null || cat {fp.OS_RELEASE_FILES[1]} 2>/dev/null || true"
+    def command(self) -> str:
+        return f"cat {fp.OS_RELEASE_FILES[0]} 2>/dev/null || cat {fp.OS_RELEASE_FILES[1]} 2>/dev/null || true"
+
     default = dict
 
     def process(self, output):
@@ -62,7 +66,7 @@ class OsRelease(FactBase):
         return fields
 
 
-class Resources(FactBase):
+class Resources(FactBase[dict[str, Any]]):
     """
     CPUs, memory, and the filesystem that holds ``path`` (or its nearest
     existing parent, when ``path`` is not created yet), in one round trip:
@@ -112,7 +116,7 @@ _SS_USER = re.compile(r'\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=\d+\)')
 _TCP_LISTEN = "0A"  # the `st` column of /proc/net/tcp{,6}
 
 
-class ListeningTcpPorts(FactBase):
+class ListeningTcpPorts(FactBase[dict[int, list[dict[str, Any]]]]):
     """
     TCP ports something listens on (any address, IPv4 or IPv6), each with what
     holds it:
@@ -129,15 +133,17 @@ class ListeningTcpPorts(FactBase):
     """
 
     # The holder's cgroup names its unit: `0::/system.slice/k3s.service`.
-    command = (
-        "if command -v ss >/dev/null 2>&1; then "
-        "listening=$(ss -Htlnp); "
-        "printf '%s\\n' \"$listening\" | sed 's/^/ss /'; "
-        "for pid in $(printf '%s\\n' \"$listening\" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un); do "
-        "echo \"unit $pid $(grep -o '[^/]*\\.service$' /proc/$pid/cgroup 2>/dev/null | head -n 1)\"; "
-        "done; "
-        "else cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/proc /'; fi"
-    )
+    def command(self) -> str:
+        return (
+            "if command -v ss >/dev/null 2>&1; then "
+            "listening=$(ss -Htlnp); "
+            "printf '%s\\n' \"$listening\" | sed 's/^/ss /'; "
+            "for pid in $(printf '%s\\n' \"$listening\" | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -un); do "
+            "echo \"unit $pid $(grep -o '[^/]*\\.service$' /proc/$pid/cgroup 2>/dev/null | head -n 1)\"; "
+            "done; "
+            "else cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | sed 's/^/proc /'; fi"
+        )
+
     default = dict
 
     def process(self, output):
@@ -184,7 +190,7 @@ def _proc_listen_port(line: str) -> int | None:
     return int(fields[1].rsplit(":", 1)[1], 16)
 
 
-class AptWorks(FactBase):
+class AptWorks(FactBase[dict[str, Any]]):
     """
     Whether APT is usable, probed read-only (no lock taken, no cache written,
     nothing downloaded):
@@ -208,18 +214,19 @@ class AptWorks(FactBase):
     # Empty cache file names: apt builds its cache in memory only.
     _NO_CACHE = "-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
 
-    command = (
-        "command -v apt-get >/dev/null 2>&1 || { echo apt-get=missing; exit 0; }; "
-        "export LC_ALL=C; echo apt-get=present; "
-        f"uris=$(apt-get {_NO_LOCK} --print-uris update 2>&1); "
-        'echo sources=$(printf \'%s\\n\' "$uris" | grep -c "Release\' "); '
-        "printf '%s\\n' \"$uris\" | sed -n 's/^E: /error /p'; "
-        f"echo lists=$(ls {fp.APT_LISTS_DIR} 2>/dev/null | grep -c '_Packages'); "
-        "dpkg --audit 2>&1 | sed 's/^/audit /'; "
-        f"checked=$(apt-get {_NO_LOCK} {_NO_CACHE} -qq check 2>&1); "
-        "echo check_status=$?; "
-        "printf '%s\\n' \"$checked\" | sed '/^$/d; s/^/check /'"
-    )
+    def command(self) -> str:
+        return (
+            "command -v apt-get >/dev/null 2>&1 || { echo apt-get=missing; exit 0; }; "
+            "export LC_ALL=C; echo apt-get=present; "
+            f"uris=$(apt-get {self._NO_LOCK} --print-uris update 2>&1); "
+            'echo sources=$(printf \'%s\\n\' "$uris" | grep -c "Release\' "); '
+            "printf '%s\\n' \"$uris\" | sed -n 's/^E: /error /p'; "
+            f"echo lists=$(ls {fp.APT_LISTS_DIR} 2>/dev/null | grep -c '_Packages'); "
+            "dpkg --audit 2>&1 | sed 's/^/audit /'; "
+            f"checked=$(apt-get {self._NO_LOCK} {self._NO_CACHE} -qq check 2>&1); "
+            "echo check_status=$?; "
+            "printf '%s\\n' \"$checked\" | sed '/^$/d; s/^/check /'"
+        )
 
     def process(self, output):
         result = {"apt_get": False, "sources": 0, "lists": 0, "errors": [], "audit": [], "check_status": 0, "check": []}

@@ -16,7 +16,7 @@ def modules_loaded(names: list):
 
     + names: module names (persist them in /etc/modules-load.d/ separately)
     """
-    loaded = set(host.get_fact(LoadedKernelModules, names=list(names)))
+    loaded: list[str] = host.get_fact(LoadedKernelModules, names=list(names))
     missing = [name for name in names if name not in loaded]
     if not missing:
         host.noop(f"kernel modules loaded: {', '.join(names)}")

@@ -14,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .download import fetch_file
+from .download import DownloadResult, fetch_file
 from .errors import BundleError
-from .images import LazyDocker, save_image
-from .lock import BundleItem, Lock
+from .images import LazyDocker, SavedImage, save_image
+from .lock import BundleItem, FileAsset, Lock
 from .manifest import MANIFEST_NAME, Manifest, ManifestEntry, parse_manifest, write_manifest
 from .progress import NullProgress, Progress
 
@@ -54,7 +54,7 @@ def build_bundle(
 
     bundle_dir.mkdir(parents=True, exist_ok=True)
     previous = _set_aside_previous_manifest(bundle_dir)
-    progress.add_to_total(sum(item.asset.size or 0 for item in items if item.asset.kind == "file"))
+    progress.add_to_total(sum(item.asset.size or 0 for item in items if isinstance(item.asset, FileAsset)))
     client = LazyDocker(docker_client)
 
     report = BuildReport(manifest=None, bundle_dir=bundle_dir)  # type: ignore[arg-type]
@@ -105,7 +105,8 @@ def _build_item(
     destination = bundle_dir / item.path
     known_sha256 = known.sha256 if known else None
     known_size = known.size if known else None
-    if asset.kind == "file":
+    result: DownloadResult | SavedImage
+    if isinstance(asset, FileAsset):
         result = fetch_file(
             asset,
             destination,

@@ -79,6 +79,7 @@ def save_image(
     destination = Path(destination)
     progress = progress or NullProgress()
     if _still_valid(asset, destination, known_sha256, known_size, known_reference):
+        assert known_sha256 and known_size and known_reference  # _still_valid checked them
         progress.add_to_total(known_size)
         progress.skip(f"{asset.name} ({arch})", known_size, "already there, checksum ok")
         return SavedImage(destination, known_sha256, known_size, known_reference, reused=True)

@@ -65,7 +65,7 @@ class Manifest:
         """Files any of these roles needs (a host with several roles gets the union)."""
         return [entry for entry in self.entries if entry.needed_by(roles)]
 
-    def for_host(self, roles, arch: str) -> list[ManifestEntry]:
+    def for_host(self, roles, arch: str | None) -> list[ManifestEntry]:
         """Files a host with these roles and this architecture needs."""
         return [entry for entry in self.entries if entry.needed_by(roles, arch)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .checksums import sha256_of_file
 from .errors import VerifyError
-from .lock import Lock
+from .lock import FileAsset, ImageAsset, Lock
 from .manifest import Manifest, ManifestEntry, is_safe_relative_path, load_manifest
 from .progress import NullProgress, Progress
 
@@ -81,8 +81,8 @@ def _compare_with_lock(manifest: Manifest, lock: Lock) -> list[str]:
         except KeyError:
             problems.append(f"{entry.path}: {entry.name} is not in {lock.path}: {rebuild}")
             continue
-        if asset.kind == "file" and asset.sha256 and entry.sha256 != asset.sha256:
+        if isinstance(asset, FileAsset) and asset.sha256 and entry.sha256 != asset.sha256:
             problems.append(f"{entry.path}: sha256 {entry.sha256} is not the lock's {asset.sha256}: {rebuild}")
-        if asset.kind == "image" and asset.digest and entry.source != asset.pull_reference:
+        if isinstance(asset, ImageAsset) and asset.digest and entry.source != asset.pull_reference:
             problems.append(f"{entry.path}: made from {entry.source}, the lock pins {asset.pull_reference}: {rebuild}")
     return problems

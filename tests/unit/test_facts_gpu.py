@@ -40,8 +40,8 @@ def test_command_reads_a_stand_in_pci_directory(tmp_path):
         (tmp_path / address).mkdir()
         for name, value in attributes.items():
             (tmp_path / address / name).write_text(value + "\n")
-    command = NvidiaGpus.command.replace("/sys/bus/pci/devices", str(tmp_path))
-    assert command != NvidiaGpus.command
+    command = NvidiaGpus().command().replace("/sys/bus/pci/devices", str(tmp_path))
+    assert command != NvidiaGpus().command()
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, check=True)
     assert NvidiaGpus().process(result.stdout.splitlines()) == [
         {"address": "0000:01:00.0", "device": "0x20b0", "class": "0x030200"}
@@ -49,6 +49,6 @@ def test_command_reads_a_stand_in_pci_directory(tmp_path):
 
 
 def test_command_on_an_empty_directory_prints_nothing_and_succeeds(tmp_path):
-    command = NvidiaGpus.command.replace("/sys/bus/pci/devices", str(tmp_path))
+    command = NvidiaGpus().command().replace("/sys/bus/pci/devices", str(tmp_path))
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (0, "")

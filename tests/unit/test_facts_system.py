@@ -239,7 +239,7 @@ def test_listening_ports_command_falls_back_to_proc_without_ss(tmp_path):
         listener.listen()
         port = listener.getsockname()[1]
         result = subprocess.run(
-            [str(bin_dir / "sh"), "-c", ListeningTcpPorts.command],
+            [str(bin_dir / "sh"), "-c", ListeningTcpPorts().command()],
             capture_output=True,
             text=True,
             env={"PATH": str(bin_dir)},
