@@ -18,6 +18,8 @@ name before copying them. Running the same command again finishes the job.
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import signal
 import sys
@@ -35,6 +37,19 @@ _main_greenlet = None
 
 def _end_now(*_) -> None:
     os._exit(EXIT_STATUS)
+
+
+def _end_after_an_interrupt() -> None:
+    """At exit, after a Ctrl-C: pyinfra's disconnect has run (its `finally`),
+    so end the process here. The operations' greenlets were killed holding
+    paramiko channels; finalizing those at interpreter shutdown runs
+    paramiko's ``__del__`` in a greenlet being finalized, which prints a
+    traceback ("greenlet is being finalized") after our message, now and then."""
+    if _interrupted:
+        logging.shutdown()  # pyinfra-debug.log and the like, flushed
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_STATUS)
 
 
 def _stop_operations(state) -> None:
@@ -84,3 +99,4 @@ def stop_the_run_on_ctrl_c() -> None:
     global _main_greenlet
     _main_greenlet = greenlet.getcurrent()
     signal.signal(signal.SIGINT, stop_the_run)
+    atexit.register(_end_after_an_interrupt)
