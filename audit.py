@@ -11,8 +11,8 @@ import shlex
 from pyinfra import host, logger
 from pyinfra.operations import server
 
-from convecthub.check import require_valid_inventory
-from convecthub.secrets import apply_secrets
+from convecthub.cluster.check import require_valid_inventory
+from convecthub.cluster.state import apply_secrets
 from deploys.reset import describe, leftovers_on, service_ports
 
 require_valid_inventory()

@@ -11,6 +11,6 @@ once more as pyinfra resolved it (with any --data overrides). It adds no
 operation.
 """
 
-from convecthub.check import require_valid_inventory
+from convecthub.cluster.check import require_valid_inventory
 
 require_valid_inventory()

@@ -4,16 +4,16 @@ import logging
 
 from pyinfra import config
 
-from convecthub.connection import dropped_connections_fail_only_their_host
-from convecthub.host_keys import accept_new_host_keys_by_name
-from convecthub.interrupt import stop_the_run_on_ctrl_c
+from convecthub.pyinfra_fixes.connection import dropped_connections_fail_only_their_host
+from convecthub.pyinfra_fixes.host_keys import accept_new_host_keys_by_name
+from convecthub.pyinfra_fixes.interrupt import stop_the_run_on_ctrl_c
 
 # The deploy is written against pyinfra 3.10's operations and CLI.
 config.REQUIRE_PYINFRA_VERSION = ">=3.10,<3.11"
 
 # Every node-side step needs root; the login user gets there through sudo,
 # with a password only where the inventory gives one (`_sudo_password`; kept
-# off command lines by convecthub/sudo.py).
+# off command lines by convecthub/pyinfra_fixes/sudo.py).
 config.SUDO = True
 
 # Fixes to pyinfra 3.10's run behaviour (each module says why): Ctrl-C

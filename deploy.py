@@ -10,14 +10,17 @@ import os
 
 from pyinfra import host, inventory, state
 
-from convecthub import cluster, footprint
-from convecthub.check import require_valid_inventory, require_verified_bundle
-from convecthub.provisioner import front_certificate, operator_values, registry_credentials, registry_tls
-from convecthub.secrets import apply_secrets
+from convecthub import footprint
+from convecthub.cluster import nodes
+from convecthub.cluster.check import require_valid_inventory, require_verified_bundle
+from convecthub.cluster.jupyterhub_values import our_values
+from convecthub.cluster.provisioner import front_certificate, operator_values, registry_credentials, registry_tls
+from convecthub.cluster.state import apply_secrets
+from convecthub.pyinfra_fixes.changes import run_changed_something
 from deploys.base import base_system
 from deploys.bundle import distribute_bundle, node_bundle_directory
 from deploys.docker import docker_engine
-from deploys.jupyterhub import jupyterhub, our_values
+from deploys.jupyterhub import jupyterhub
 from deploys.k3s_agent import agent_config, k3s_agent
 from deploys.k3s_node import k3s_node_files
 from deploys.k3s_server import k3s_server, server_config
@@ -33,10 +36,10 @@ manifest = require_verified_bundle(host.data.bundle_dir)
 # Every host's facts, checked together: one table of every problem, or go.
 preflight(bundle_bytes=bundle_bytes_to_arrive(manifest))
 
-roles = cluster.roles_of(host)
-first = cluster.first_driver(inventory)
+roles = nodes.roles_of(host)
+first = nodes.first_driver(inventory)
 drivers = inventory.get_group("driver")
-registry_address = cluster.registry_address(inventory)
+registry_address = nodes.registry_address(inventory)
 staging = footprint.staging_directory(host.data.convect_workdir)
 bundle_directory = node_bundle_directory(host.data)
 gpu_label = ["nvidia.com/gpu.present=true"] if host.data.get("has_gpu") else []
@@ -62,7 +65,7 @@ nvidia(
 )
 
 ca, registry_cert = registry_tls(host.data, state, inventory)
-if host == cluster.registry_host(inventory):
+if host == nodes.registry_host(inventory):
     password, htpasswd_line = registry_credentials(host.data, state)
     image_registry(
         address=registry_address,
@@ -78,21 +81,21 @@ if host == cluster.registry_host(inventory):
 
 restart_on = k3s_node_files(
     manifest=manifest,
-    arch=cluster.architecture(host),
+    arch=nodes.architecture(host),
     bundle_directory=bundle_directory,
     registry_address=registry_address,
     registry_password=host.data.registry_password,
     registry_ca=ca.cert_pem,
     staging_dir=staging,
 )
-first_address = cluster.private_address(first)
+first_address = nodes.private_address(first)
 if "driver" in roles:
     k3s_server(
         config_text=server_config(
             token=host.data.convect_token,
-            node_ip=cluster.private_address(host),
+            node_ip=nodes.private_address(host),
             iface=host.data.my_iface,
-            tls_sans=[cluster.private_address(driver) for driver in drivers],
+            tls_sans=[nodes.private_address(driver) for driver in drivers],
             labels=gpu_label,
             join_url=None if host == first else footprint.k3s_api_url(first_address),
             cluster_init=len(drivers) > 1 and host == first,
@@ -106,7 +109,7 @@ else:
         config_text=agent_config(
             token=host.data.convect_token,
             server_url=footprint.k3s_api_url(first_address),
-            node_ip=cluster.private_address(host),
+            node_ip=nodes.private_address(host),
             iface=host.data.my_iface,
             labels=gpu_label,
         ),
@@ -120,19 +123,17 @@ if host == first:
     front = front_certificate(host.data, state, inventory)
     device_plugin = next((e.image for e in manifest.entries if e.name == "nvidia-device-plugin"), None)
     jupyterhub(
-        chart=cluster.chart_bytes(manifest, host.data.bundle_dir),
-        values=operator_values(
-            host.data, state, our_values(cluster.images_by_entry(manifest), cluster.any_gpu(inventory))
-        ),
+        chart=nodes.chart_bytes(manifest, host.data.bundle_dir),
+        values=operator_values(host.data, state, our_values(nodes.images_by_entry(manifest), nodes.any_gpu(inventory))),
         http_port=host.data.http_port,
         https_port=https_port,
         cert_pem=front.cert_pem,
         key_pem=front.key_pem,
-        device_plugin_image=device_plugin if cluster.any_gpu(inventory) else None,
+        device_plugin_image=device_plugin if nodes.any_gpu(inventory) else None,
         staging_dir=staging,
     )
     # Node names of the hosts still in the run (a failed host is left out).
-    names = cluster.on_each(cluster.node_name, list(inventory.iter_activated_hosts()))
+    names = nodes.on_each(nodes.node_name, list(inventory.iter_activated_hosts()))
     for node, name in names.items():
         if node.data.get("has_gpu"):
             k3s.node_labelled(
@@ -145,6 +146,6 @@ if host == first:
         nodes={name: node for node, name in names.items()},
         login_url=f"https://{first_address}:{https_port}/hub/login",
         registry_address=registry_address,
-        registry_host=cluster.registry_host(inventory).name,
-        _if=cluster.run_changed_something(state),
+        registry_host=nodes.registry_host(inventory).name,
+        _if=run_changed_something(state),
     )

@@ -9,9 +9,9 @@ the registry's images stay with `keep_registry_data=true`.
 
 from pyinfra import host, state
 
-from convecthub.check import require_valid_inventory
-from convecthub.cluster import run_changed_something
-from convecthub.secrets import apply_secrets
+from convecthub.cluster.check import require_valid_inventory
+from convecthub.cluster.state import apply_secrets
+from convecthub.pyinfra_fixes.changes import run_changed_something
 from deploys.reset import reset, service_ports
 
 require_valid_inventory()

@@ -75,7 +75,7 @@ log = logging.getLogger("bench")
 OPTIMISATIONS = (
     (
         "per-host facts asked once per run, also by concurrent callers",
-        "`convecthub/cluster.py` `cache`",
+        "`convecthub/cluster/nodes.py` `cache`",
         "every host's greenlet asked the first driver's address at once: N+1 `ip` round trips on one host, and "
         "beyond sshd's MaxSessions (10) the deploy failed at N=10 (`ChannelException: Connect failed`)",
     ),

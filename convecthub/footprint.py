@@ -70,7 +70,7 @@ K3S_ETC = "/etc/rancher"  # holds k3s/ and node/ (the node password)
 K3S_CONFIG_DIR = f"{K3S_ETC}/k3s"
 K3S_CONFIG_FILE = f"{K3S_CONFIG_DIR}/config.yaml"
 K3S_REGISTRIES_FILE = f"{K3S_CONFIG_DIR}/registries.yaml"
-# The CA of the registry and of the HTTPS front (convecthub/tls.py).
+# The CA of the registry and of the HTTPS front (convecthub/cluster/tls.py).
 CLUSTER_CA_FILE = f"{K3S_CONFIG_DIR}/convecthub-ca.crt"
 K3S_DATA_DIR = "/var/lib/rancher/k3s"
 K3S_IMAGES_DIR = f"{K3S_DATA_DIR}/agent/images"

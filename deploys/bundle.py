@@ -11,7 +11,7 @@ from pyinfra.api import deploy
 
 from convecthub import footprint
 from convecthub.bundle.manifest import Manifest
-from convecthub.cluster import architecture, fact_of, first_driver, on_each, private_address, roles_of
+from convecthub.cluster.nodes import architecture, fact_of, first_driver, on_each, private_address, roles_of
 from facts.bundle import VerifiedBundleFiles
 from operations import bundle
 from operations.bundle import BundleFile

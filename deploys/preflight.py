@@ -27,10 +27,10 @@ from pyinfra.context import ctx_host, ctx_state
 
 from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
-from convecthub.cluster import first_driver, on_each, roles_of
+from convecthub.cluster.nodes import first_driver, on_each, roles_of
+from convecthub.cluster.ssh_probe import address_of, silent_port
 from convecthub.problems import Problem, merge_same_problems
-from convecthub.ssh_probe import address_of, silent_port
-from convecthub.sudo import keep_sudo_password_off_command_lines
+from convecthub.pyinfra_fixes.sudo import keep_sudo_password_off_command_lines
 from deploys.bundle import files_needed, files_relayed_by_seed, node_bundle_directory
 from facts.bundle import VerifiedBundleFiles
 from facts.gpu import NvidiaGpus

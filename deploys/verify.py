@@ -7,9 +7,8 @@ from pyinfra.api import deploy
 from pyinfra.operations import python
 
 from convecthub import footprint as fp
+from convecthub.cluster.jupyterhub_values import NAMESPACE, RELEASE
 from operations import k3s
-
-from .jupyterhub import NAMESPACE, RELEASE
 
 CLUSTER_CA_FILE = fp.CLUSTER_CA_FILE
 

@@ -5,12 +5,12 @@ An Ansible INI inventory (the manual's ``inv.toml``), used as it is:
 
 Its groups become pyinfra groups and each host gets its values resolved as
 Ansible would (host line over [group:vars] over [all:vars]), with the Ansible
-connection variables renamed for pyinfra. See convecthub/ansible_ini.py and
+connection variables renamed for pyinfra. See convecthub/inventory/ansible_ini.py and
 docs/inventory.md.
 """
 
-from convecthub.ansible_ini import load_ini_from_env as _load_ini_from_env
-from convecthub.check import check_before_connect as _check_before_connect
+from convecthub.cluster.check import check_before_connect as _check_before_connect
+from convecthub.inventory.ansible_ini import load_ini_from_env as _load_ini_from_env
 
 _inventory = _load_ini_from_env()
 

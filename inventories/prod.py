@@ -14,7 +14,7 @@ variable.
 
 from os.path import expanduser as _expanduser
 
-from convecthub.check import check_before_connect as _check_before_connect
+from convecthub.cluster.check import check_before_connect as _check_before_connect
 
 # The manual's [all:vars]. Given to each host rather than as the `all` group's
 # data, because pyinfra lets group_data/all.py override an inventory's `all`

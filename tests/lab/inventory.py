@@ -12,7 +12,7 @@ this machine (tests/lab/); their private network {subnet} is on {iface}.
 """
 from pathlib import Path
 
-from convecthub.check import check_before_connect as _check_before_connect
+from convecthub.cluster.check import check_before_connect as _check_before_connect
 
 _connection = {connection}
 

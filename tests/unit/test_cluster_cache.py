@@ -1,11 +1,11 @@
-"""convecthub.cluster's memo of per-host facts, under pyinfra's concurrency:
+"""convecthub.cluster.nodes's memo of per-host facts, under pyinfra's concurrency:
 deploy.py runs for every host at once, each in its own greenlet."""
 
 import gevent
 import pyinfra
 from pyinfra.context import ctx_host
 
-from convecthub.cluster import cache
+from convecthub.cluster.nodes import cache
 
 
 class FakeHost:

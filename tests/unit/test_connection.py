@@ -3,7 +3,10 @@
 import pytest
 from pyinfra.connectors.ssh import SSHConnector
 
-from convecthub.connection import _closed_connection_is_an_oserror, dropped_connections_fail_only_their_host
+from convecthub.pyinfra_fixes.connection import (
+    _closed_connection_is_an_oserror,
+    dropped_connections_fail_only_their_host,
+)
 
 
 def raiser_from_module(module_name: str):

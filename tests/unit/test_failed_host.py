@@ -16,12 +16,12 @@ from pyinfra.context import ctx_host
 from pyinfra.facts.server import Arch, Hostname
 from pyinfra_cli.util import _parallel_load_hosts
 
-from convecthub import cluster
+from convecthub.cluster import nodes as cluster
 from facts.network import InterfaceAddresses
 
 
 class FakeHost:
-    """What convecthub.cluster uses of a pyinfra Host. A host with
+    """What convecthub.cluster.nodes uses of a pyinfra Host. A host with
     ``sudo_fails`` behaves as pyinfra's get_fact does when sudo refuses:
     the fact is None and the host is failed."""
 

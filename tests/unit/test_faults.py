@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from convecthub.provisioner import JupyterHubValuesRefused, operator_values
-from deploys.jupyterhub import our_values
+from convecthub.cluster.jupyterhub_values import our_values
+from convecthub.cluster.provisioner import JupyterHubValuesRefused, operator_values
 from deploys.preflight import GB, HostFacts, check_host
 
 OURS = our_values({"jupyterhub-hub": "quay.io/jupyterhub/k8s-hub:4.4.0"}, gpu=False)

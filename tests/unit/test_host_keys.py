@@ -1,4 +1,4 @@
-"""First contact with a host (convecthub/host_keys.py): known_hosts created
+"""First contact with a host (convecthub/pyinfra_fixes/host_keys.py): known_hosts created
 0600 in a 0700 directory, a new key saved and announced with the fingerprint
 OpenSSH's own ssh-keygen gives it, a changed key refused with both."""
 
@@ -11,7 +11,7 @@ import paramiko
 import pytest
 from pyinfra.api.exceptions import ConnectError
 
-from convecthub import host_keys
+from convecthub.pyinfra_fixes import host_keys
 
 pytestmark = pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="needs OpenSSH's ssh-keygen")
 

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCRIPT = textwrap.dedent(
     """
     import sys
-    from convecthub import interrupt
+    from convecthub.pyinfra_fixes import interrupt
 
     class Channel:
         def __del__(self):

@@ -4,7 +4,7 @@ import ast
 import runpy
 from pathlib import Path
 
-from convecthub.variables import (
+from convecthub.inventory.variables import (
     BOOLEAN_VARIABLES,
     CONVECTHUB_VARIABLES,
     LOCAL_FILE_VARIABLES,

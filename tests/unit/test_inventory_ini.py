@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from convecthub.ansible_ini import ENV_VAR, load_ini, load_ini_from_env, parse_ini
+from convecthub.inventory.ansible_ini import ENV_VAR, load_ini, load_ini_from_env, parse_ini
 from convecthub.problems import InventoryError
 
 FIXTURES = Path(__file__).parent / "fixtures"

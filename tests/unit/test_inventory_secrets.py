@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from pyinfra.api import Inventory
 
-from convecthub.problems import InventoryError
-from convecthub.secrets import (
-    SUDO_PASSWORD_ENV,
+from convecthub.cluster.state import (
     apply_secrets,
     load_or_create_token,
     state_file_path,
 )
+from convecthub.problems import InventoryError
+from convecthub.pyinfra_fixes.sudo import SUDO_PASSWORD_ENV
 
 
 def mode(path) -> int:

@@ -16,8 +16,8 @@ import paramiko
 import pytest
 from pyinfra.api import Config, Inventory, State
 
-from convecthub.ansible_ini import ENV_VAR
-from convecthub.check import DEFER_ENV, require_valid_inventory
+from convecthub.cluster.check import DEFER_ENV, require_valid_inventory
+from convecthub.inventory.ansible_ini import ENV_VAR
 from convecthub.problems import InventoryError, Problem, format_problems
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,7 +107,7 @@ def check_pyinfra_inventory(files, body: str) -> list[str]:
     """Problems of a pyinfra inventory module ending with check_before_connect."""
 
     module = files / "inventory.py"
-    header = "from convecthub.check import check_before_connect as _check\n"
+    header = "from convecthub.cluster.check import check_before_connect as _check\n"
     module.write_text(header + textwrap.dedent(body) + "\n_check(globals())\n")
     try:
         runpy.run_path(str(module))

@@ -603,7 +603,7 @@ class FakeHost:
         }
         self.calls, self.commands = [], []
         self.inventory = None
-        # No sudo password, and sudo wants none: nothing for convecthub.sudo to do.
+        # No sudo password, and sudo wants none: nothing for convecthub.pyinfra_fixes.sudo to do.
         self.connector_data = {}
         self.state = SimpleNamespace(config=SimpleNamespace(SUDO_PASSWORD=None))
         self.print_prefix = f"[{name}] "
@@ -694,7 +694,7 @@ def test_sudo_wanting_a_password_with_no_terminal_to_ask_on_is_the_only_row_of_t
     def no_terminal(prompt):
         raise EOFError
 
-    monkeypatch.setattr("convecthub.sudo.getpass", no_terminal)
+    monkeypatch.setattr("convecthub.pyinfra_fixes.sudo.getpass", no_terminal)
     hosts = lab_hosts()
     hosts[1].data["sudo_wants_a_password"] = True
     verdict = check_run(FakeState(hosts), bundle_bytes=lambda node: 0)

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from convecthub.ssh_probe import address_of, silent_port
+from convecthub.cluster.ssh_probe import address_of, silent_port
 
 
 class Node:

@@ -7,8 +7,8 @@ from pyinfra.api import Config, Inventory, State, StringCommand
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.connectors.util import CommandOutput, OutputLine, clear_askpass_cache, make_unix_command_for_host
 
-import convecthub.sudo as sudo
-from convecthub.sudo import PLACEHOLDER, askpass_script, keep_sudo_password_off_command_lines
+import convecthub.pyinfra_fixes.sudo as sudo
+from convecthub.pyinfra_fixes.sudo import PLACEHOLDER, askpass_script, keep_sudo_password_off_command_lines
 
 SUDO_PROBE = "sudo -n true 2>&1 | sed 's/^/sudo -n: /'"
 PASSWORD = 'it\'s a "long" $(secret) `pass` word\\ 1'

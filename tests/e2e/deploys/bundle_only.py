@@ -5,8 +5,8 @@ import os
 
 from pyinfra import host
 
-from convecthub.check import require_valid_inventory, require_verified_bundle
-from convecthub.secrets import apply_secrets
+from convecthub.cluster.check import require_valid_inventory, require_verified_bundle
+from convecthub.cluster.state import apply_secrets
 from deploys.bundle import distribute_bundle
 from deploys.connectivity import check_connectivity
 

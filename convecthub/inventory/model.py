@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FunctionType, ModuleType
 
-from .problems import Problem
+from convecthub.problems import Problem
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from pathlib import Path
 import yaml
 from pyinfra.api.exceptions import PyinfraError
 
-from . import cluster, footprint, tls
-from .secrets import load_or_create_htpasswd, state_file_path
+from convecthub import footprint
+from convecthub.cluster import nodes, tls
+from convecthub.cluster.jupyterhub_values import merged, protected_overrides
+from convecthub.cluster.state import load_or_create_htpasswd, state_file_path
 
 
 def _state_dir(data, state) -> Path:
@@ -30,15 +32,15 @@ def registry_tls(data, state, inventory) -> tuple:
         return ca, cert
     directory = _state_dir(data, state) / "tls"
     ca = tls.ensure_ca(directory)
-    registry = cluster.registry_host(inventory)
-    return ca, tls.ensure_server_cert(directory, "registry", [cluster.private_address(registry)], ca)
+    registry = nodes.registry_host(inventory)
+    return ca, tls.ensure_server_cert(directory, "registry", [nodes.private_address(registry)], ca)
 
 
 def front_certificate(data, state, inventory) -> tls.CertPair:
     """The HTTPS front's certificate: every node's private address (K3s's
     ServiceLB answers on all of them), signed by the cluster CA."""
     directory = _state_dir(data, state) / "tls"
-    names = [cluster.private_address(node) for node in inventory]
+    names = [nodes.private_address(node) for node in inventory]
     return tls.ensure_server_cert(directory, "front", names, tls.ensure_ca(directory))
 
 
@@ -58,8 +60,6 @@ class JupyterHubValuesRefused(PyinfraError):
 def operator_values(data, state, ours: dict) -> dict:
     """Our values with the operator's (jhub_config_path) merged over them;
     refused, naming each key, where they would undo what the deploy relies on."""
-    from deploys.jupyterhub import merged, protected_overrides
-
     theirs = yaml.safe_load(_read(data.jhub_config_path, state)) or {}
     conflicts = protected_overrides(theirs)
     if conflicts:

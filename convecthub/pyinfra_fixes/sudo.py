@@ -28,6 +28,7 @@ pyinfra to 3.10 and tests/unit/test_sudo_askpass.py checks the contract.
 from __future__ import annotations
 
 import io
+import os
 import shlex
 from getpass import getpass
 from weakref import WeakKeyDictionary, WeakSet
@@ -39,7 +40,7 @@ from pyinfra.api.command import QuoteString
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.connectors import util as connector_util
 
-from .secrets import sudo_password_from_env
+SUDO_PASSWORD_ENV = "CONVECTHUB_SUDO_PASSWORD"
 
 # What `_sudo_password` reads once the password is kept here.
 PLACEHOLDER = "(in-convecthub-askpass-script)"
@@ -50,7 +51,11 @@ _locks: WeakKeyDictionary = WeakKeyDictionary()  # Host -> one question at a tim
 _passwordless: WeakSet = WeakSet()  # hosts whose sudo wants no password
 _no_terminal: WeakSet = WeakSet()  # hosts asked for a password with no terminal to ask on
 _prompt = BoundedSemaphore()  # one password prompt on the terminal at a time
-prompting = None  # the greenlet blocked reading a password (convecthub/interrupt.py)
+prompting = None  # the greenlet blocked reading a password (convecthub/pyinfra_fixes/interrupt.py)
+
+
+def sudo_password_from_env(environ=os.environ) -> str | None:
+    return environ.get(SUDO_PASSWORD_ENV) or None
 
 
 def askpass_script(password: str) -> bytes:

@@ -9,6 +9,10 @@ in step.
 
 from functools import cache
 
+# What pyinfra itself reads of host data (metadata, not run state).
+from pyinfra.api.arguments import all_argument_meta
+from pyinfra.connectors.ssh import connector_data_meta
+
 # The groups of the manual: K3s servers, K3s agents, and the one host that runs
 # the private image registry.
 ROLE_GROUPS = ("driver", "worker", "registry")
@@ -107,9 +111,6 @@ def pyinfra_variables() -> frozenset[str]:
     operation arguments (``_sudo``, ``_sudo_password``...), taken from pyinfra
     so they follow its version.
     """
-
-    from pyinfra.api.arguments import all_argument_meta
-    from pyinfra.connectors.ssh import connector_data_meta
 
     return frozenset(connector_data_meta) | frozenset(all_argument_meta)
 

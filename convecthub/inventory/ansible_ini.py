@@ -36,13 +36,13 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .problems import InventoryError, Problem
-from .variables import (
+from convecthub.inventory.variables import (
     ANSIBLE_TO_PYINFRA,
     LOCAL_FILE_VARIABLES,
     PORT_VARIABLES,
     SECRET_VARIABLES,
 )
+from convecthub.problems import InventoryError, Problem
 
 ENV_VAR = "CONVECTHUB_ANSIBLE_INVENTORY"
 

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from . import footprint
-from .inventory_model import HostEntry
-from .problems import Problem, merge_same_problems
-from .variables import (
+from convecthub import footprint
+from convecthub.inventory.model import HostEntry
+from convecthub.inventory.variables import (
     BOOLEAN_VARIABLES,
     CLUSTER_WIDE_VARIABLES,
     LOCAL_FILE_VARIABLES,
@@ -28,6 +27,7 @@ from .variables import (
     SECRET_VARIABLES,
     known_variables,
 )
+from convecthub.problems import Problem, merge_same_problems
 
 PLACEHOLDER_TOKEN = "k3s_hub_token"  # the manual's example value
 MIN_TOKEN_LENGTH = 32

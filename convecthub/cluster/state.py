@@ -13,7 +13,7 @@ Secrets the inventory does not give: the cluster token and the sudo password.
   ``ansible_sudo_pass``/``ansible_become_pass`` in an INI file), then the
   CONVECTHUB_SUDO_PASSWORD environment variable, then ``--same-sudo-password``,
   then a prompt when sudo wants one. Never a command-line argument, locally or
-  on the nodes: convecthub/sudo.py hands it to sudo through an askpass script.
+  on the nodes: convecthub/pyinfra_fixes/sudo.py hands it to sudo through an askpass script.
 
 Nothing here prints or logs a secret.
 """
@@ -25,11 +25,17 @@ import os
 import secrets
 from pathlib import Path
 
-from .problems import InventoryError, Problem
+import bcrypt
+from pyinfra.context import ctx_host, ctx_state
+
+from convecthub.problems import InventoryError, Problem
+from convecthub.pyinfra_fixes.sudo import (
+    keep_sudo_password_off_command_lines,
+    sudo_password_from_env,
+)
 
 DEFAULT_STATE_DIR = ".convecthub"
 STATE_FILE_NAME = "state.json"
-SUDO_PASSWORD_ENV = "CONVECTHUB_SUDO_PASSWORD"
 TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 
 
@@ -107,10 +113,6 @@ def _tighten(path: Path, mode: int) -> None:
         path.chmod(mode)
 
 
-def sudo_password_from_env(environ=os.environ) -> str | None:
-    return environ.get(SUDO_PASSWORD_ENV) or None
-
-
 def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> None:
     """
     Give the current host (deploy-time, once per host) the secrets its
@@ -121,8 +123,6 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
 
     at_deploy_time = host is None
     if at_deploy_time:
-        from pyinfra.context import ctx_host, ctx_state
-
         host = ctx_host.get()
         cwd = ctx_state.get().cwd
     else:
@@ -140,8 +140,6 @@ def apply_secrets(host=None, cluster_token: bool = True, environ=os.environ) -> 
         if password:
             host.data._sudo_password = password
     if at_deploy_time:
-        from .sudo import keep_sudo_password_off_command_lines
-
         try:
             keep_sudo_password_off_command_lines(host, environ)
         except EOFError:
@@ -154,8 +152,6 @@ def load_or_create_htpasswd(path: Path, user: str, password: str) -> str:
     Kept in the state file beside the password: bcrypt salts every hash anew,
     and a file that changed on each run would restart the registry each run.
     """
-    import bcrypt  # paramiko's dependency, so pyinfra brings it
-
     state = _read_state(path)
     line = state.get("registry_htpasswd")
     if isinstance(line, str) and line.startswith(f"{user}:"):

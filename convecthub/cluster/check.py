@@ -32,17 +32,17 @@ from weakref import WeakKeyDictionary
 from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_state
 
-from .bundle.errors import BundleError
-from .bundle.manifest import Manifest
-from .bundle.verify import verify_bundle
-from .inventory_model import (
+from convecthub.bundle.errors import BundleError
+from convecthub.bundle.manifest import Manifest
+from convecthub.bundle.verify import verify_bundle
+from convecthub.inventory.model import (
     entries_from_namespace,
     entries_from_pyinfra,
     group_data_folders,
     load_group_data,
 )
-from .problems import InventoryError, Problem, merge_same_problems
-from .validate import find_problems
+from convecthub.inventory.validate import find_problems
+from convecthub.problems import InventoryError, Problem, merge_same_problems
 
 DEFER_ENV = "CONVECTHUB_DEFER_CHECK"
 

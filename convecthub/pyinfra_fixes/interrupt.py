@@ -26,6 +26,10 @@ import sys
 
 import gevent
 import greenlet
+from pyinfra.api.state import StateStage
+from pyinfra.context import ctx_state
+
+from convecthub.pyinfra_fixes import sudo
 
 EXIT_STATUS = 128 + signal.SIGINT
 GRACE_SECONDS = 10
@@ -74,14 +78,9 @@ def stop_the_run(signum, frame) -> None:
     signal.signal(signal.SIGALRM, _end_now)
     signal.alarm(GRACE_SECONDS)
 
-    from pyinfra.api.state import StateStage
-    from pyinfra.context import ctx_state
-
     state = ctx_state.get()
     if state is not None and getattr(state, "current_stage", None) == StateStage.Disconnect:
         return  # let the disconnect (it removes the askpass scripts) finish
-    from . import sudo
-
     if greenlet.getcurrent() in (_main_greenlet, sudo.prompting):
         # At pyinfra's "Press enter" prompt, or ours for a sudo password: a
         # blocking read, so the hub would not get to run. (gevent passes a

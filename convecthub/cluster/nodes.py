@@ -16,9 +16,8 @@ from pyinfra.api import Host
 from pyinfra.context import ctx_host
 from pyinfra.facts.server import Arch, Hostname
 
+from convecthub.inventory.variables import ROLE_GROUPS
 from facts.network import InterfaceAddresses
-
-from .variables import ROLE_GROUPS
 
 # `uname -m` -> the architecture names K3s and image indexes use.
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
@@ -166,20 +165,3 @@ def chart_bytes(manifest, bundle_dir: str) -> bytes:
     """The JupyterHub chart archive from the provisioner's (verified) bundle."""
     (entry,) = [entry for entry in manifest.entries if entry.name == "jupyterhub-chart"]
     return (Path(bundle_dir) / entry.path).read_bytes()
-
-
-def run_changed_something(state):
-    """A condition for operations that only make sense after a run that
-    changed something (waits, verification): true once any operation of the
-    run, on any host, has executed a command. A run that changes nothing
-    skips them, and so reports zero changes."""
-
-    def changed() -> bool:
-        for operations in state.ops.values():
-            for data in operations.values():
-                meta = data.operation_meta
-                if meta.is_complete() and meta.did_change():
-                    return True
-        return False
-
-    return changed
