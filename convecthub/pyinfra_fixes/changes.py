@@ -6,8 +6,17 @@ change something": the waits and the verification at the end of a deploy
 need it, so that a run that changes nothing also waits for nothing. This
 reads pyinfra's per-run operation table (``state.ops``, and each operation's
 ``operation_meta``), which is internal: tests/unit/test_pyinfra_fixes.py
-checks its shape. It can go when pyinfra offers the answer itself.
+checks its shape.
+
+Upstream: no pyinfra issue found (searched December 2026). Pinned: pyinfra
+3.10. Can go when pyinfra offers the answer itself.
 """
+
+# What this is written against (pyinfra 3.10): see connection.CONTRACT.
+CONTRACT = {
+    "pyinfra.api.operation.OperationMeta.is_complete": "(self) -> 'bool'",
+    "pyinfra.api.operation.OperationMeta.did_change": "(self) -> 'bool'",
+}
 
 
 def run_changed_something(state):

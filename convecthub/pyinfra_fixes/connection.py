@@ -9,7 +9,8 @@ error: it prints a traceback and ends the run of every host. Here the SSH
 connector's EOFError from paramiko becomes the OSError pyinfra handles: the
 node that went down is named and failed, the other nodes go on.
 
-Installed by config.py, which pins pyinfra to 3.10.
+Upstream: pyinfra-dev/pyinfra#1220. Pinned: pyinfra 3.10 (config.py).
+Can go when pyinfra fails only the host on paramiko's EOFError itself.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from __future__ import annotations
 import functools
 
 from pyinfra.connectors.ssh import SSHConnector
+
+# What this fix is written against (pyinfra 3.10): each patched symbol and
+# its signature. tests/unit/test_pyinfra_fixes.py compares them with the
+# pyinfra installed, so an upgrade that changes one fails in the unit tier.
+CONTRACT = {
+    "pyinfra.connectors.ssh.SSHConnector.run_shell_command": "(self, command: 'StringCommand', print_output: 'bool' = False, print_input: 'bool' = False, **arguments: 'Unpack[ConnectorArguments]') -> 'tuple[bool, CommandOutput]'",
+    "pyinfra.connectors.ssh.SSHConnector.put_file": "(self, filename_or_io, remote_filename, remote_temp_filename=None, print_output: 'bool' = False, print_input: 'bool' = False, **arguments: 'Unpack[ConnectorArguments]') -> 'bool'",
+    "pyinfra.connectors.ssh.SSHConnector.get_file": "(self, remote_filename: 'str', filename_or_io, remote_temp_filename=None, print_output: 'bool' = False, print_input: 'bool' = False, **arguments: 'Unpack[ConnectorArguments]') -> 'bool'",
+}
 
 
 def raised_by_paramiko(error: BaseException) -> bool:

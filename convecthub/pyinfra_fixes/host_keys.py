@@ -17,6 +17,10 @@ Here, installed by config.py:
   (ED25519 SHA256:...) to ~/.ssh/known_hosts``;
 + a changed key refuses the host (before any operation: pyinfra connects
   to every host first) with both fingerprints and the ``ssh-keygen -R`` fix.
+
+Upstream: accept-new is pyinfra-dev/pyinfra#789, appending #1209; no issue
+found for a missing ~/.ssh (searched December 2026). Pinned: pyinfra 3.10.
+Can go when pyinfra creates the file and names the host and fingerprints.
 """
 
 from __future__ import annotations
@@ -33,6 +37,14 @@ from pyinfra.connectors.ssh import SSHConnector
 from pyinfra.connectors.sshuserclient import client as ssh_client
 
 POLICY = "accept-new"
+
+# What this fix is written against (pyinfra 3.10): see connection.CONTRACT.
+CONTRACT = {
+    "pyinfra.connectors.sshuserclient.client.get_missing_host_key_policy": "(policy)",
+    "pyinfra.connectors.sshuserclient.client.append_hostkey": "(client, hostname, key)",
+    "pyinfra.connectors.sshuserclient.client.SSHClient.connect": "(self, hostname, _pyinfra_ssh_forward_agent=None, _pyinfra_ssh_config_file=None, _pyinfra_ssh_known_hosts_file=None, _pyinfra_ssh_strict_host_key_checking=None, _pyinfra_ssh_paramiko_connect_kwargs=None, **kwargs)",
+    "pyinfra.connectors.ssh.SSHConnector._connect": "(self) -> 'None'",
+}
 
 # The host each connecting greenlet is for: paramiko's callbacks only get an
 # address ("[127.0.0.1]:2200"), the operator knows the host by its name.

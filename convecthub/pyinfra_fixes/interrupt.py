@@ -14,6 +14,10 @@ finish; a second Ctrl-C ends the process outright at once.
 Nothing is left half placed: the bundle arrives under `.incoming/` and is moved
 into place only once whole, and pyinfra uploads other files to a temporary
 name before copying them. Running the same command again finishes the job.
+
+Upstream: no pyinfra issue found for the exit status (searched December
+2026). Pinned: pyinfra 3.10 (config.py). Can go when pyinfra exits non-zero
+on Ctrl-C and frees its pool at once.
 """
 
 from __future__ import annotations
@@ -34,6 +38,12 @@ from convecthub.pyinfra_fixes import sudo
 EXIT_STATUS = 128 + signal.SIGINT
 GRACE_SECONDS = 10
 MESSAGE = "--> Interrupted (Ctrl-C): the run stopped here. Run the same command again to finish it."
+
+# What this fix is written against (pyinfra 3.10): see connection.CONTRACT.
+CONTRACT = {
+    "pyinfra.api.state.StateStage.Disconnect": "<StateStage.Disconnect: 5>",
+    "gevent.pool.Group.kill": "(self, exception=<class 'greenlet.GreenletExit'>, block=True, timeout=None)",
+}
 
 _interrupted = False
 _main_greenlet = None

@@ -23,6 +23,10 @@ with the password on its command line.
 
 The hook relies on pyinfra 3.10's connector internals; config.py pins
 pyinfra to 3.10 and tests/unit/test_sudo_askpass.py checks the contract.
+
+Upstream: the environment design is pyinfra-dev/pyinfra#305 and #1094; no
+issue found about the password on command lines (searched December 2026).
+Can go when pyinfra hands sudo its password without a command line.
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ from pyinfra.api.exceptions import PyinfraError
 from pyinfra.connectors import util as connector_util
 
 SUDO_PASSWORD_ENV = "CONVECTHUB_SUDO_PASSWORD"
+
+# What this fix is written against (pyinfra 3.10): see connection.CONTRACT.
+CONTRACT = {
+    "pyinfra.connectors.util._ensure_sudo_askpass_set_for_host": "(host: 'Host', temp_dir: 'str | None' = None) -> 'str'",
+    "pyinfra.connectors.util.SUDO_PASSWORD_REQUIRED_LINES": "('sudo: a password is required', 'sudo-rs: interactive authentication is required')",
+    "pyinfra.connectors.util.ASKPASS_PATH_KEYS": "('sudo_askpass_path', 'su_askpass_path')",
+}
 
 # What `_sudo_password` reads once the password is kept here.
 PLACEHOLDER = "(in-convecthub-askpass-script)"
@@ -146,6 +157,7 @@ def _ours_or_pyinfras(pyinfras):
         return host.connector_data[key]
 
     ensure_sudo_askpass.convecthub = True
+    ensure_sudo_askpass.__wrapped__ = pyinfras
     return ensure_sudo_askpass
 
 
