@@ -83,6 +83,18 @@ def _group_problems(hosts: Sequence[HostEntry]):
             "use 1, 3 or 5 driver hosts",
         )
 
+    # The registry host is a K3s node too (every pull goes through the
+    # cluster's CA and private network to it); a host outside the cluster is
+    # not a role the deploy has. (Without drivers, that problem comes first.)
+    registry_only = [host.name for host in hosts if set(host.groups) & set(ROLE_GROUPS) == {"registry"}]
+    if drivers and registry_only:
+        yield Problem(
+            ", ".join(registry_only),
+            "registry",
+            "is this host's only group, but the registry host must also be a K3s node",
+            "add the host to the worker (or driver) group too, or put the registry on a driver, as the manual does",
+        )
+
     if len(registries) > 1:
         yield Problem(
             ", ".join(registries),

@@ -265,6 +265,15 @@ INI_CASES = {
             "Fix: add the host to one of these groups, or remove it from the inventory.",
         ],
     ),
+    "registry-only host": (
+        WORKER1_LINE.replace("worker1", "store").replace("10.0.0.2", "10.0.0.4")
+        + BASE.replace("[registry]\nmaster", "[registry]\nstore"),
+        [
+            "store: registry is this host's only group, but the registry host must also be a K3s node. "
+            "Fix: add the host to the worker (or driver) group too, or put the registry on a driver, "
+            "as the manual does.",
+        ],
+    ),
     "typo has_gpus": (
         replace("has_gpu=true", "has_gpus=true"),
         [
