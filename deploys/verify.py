@@ -29,16 +29,18 @@ def _announce(url: str) -> None:
 
 
 @deploy("Verify the cluster")
-def verify(nodes: dict, login_url: str, registry_address: str, registry_host: str, timeout: int = 600, **condition):
+def verify(nodes: dict, login_url: str, registry_address: str, registry_host: str, timeout: int = 600):
     """
     + nodes: K3s node name -> its pyinfra host (hosts that fail during the
       run are not waited for)
     + login_url: JupyterHub's login page
     + registry_address, registry_host: the private registry (host:port) and
       the inventory name of the host it runs on
-    + condition: ``_if=...``, when to verify (after a run that changed something)
+
+    Call it with ``_if=...`` (when to verify: after a run that changed
+    something); @deploy applies it to every operation here.
     """
-    k3s.nodes_ready(name="Every node is Ready", nodes=nodes, timeout=timeout, **condition)
+    k3s.nodes_ready(name="Every node is Ready", nodes=nodes, timeout=timeout)
     # Every image pull needs the registry, users' notebook images long after
     # this run: it must answer now (401: it wants our credentials), not only
     # when its own steps ran. systemd restarts it within seconds if it died.
@@ -50,7 +52,6 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         failure=f"the registry https://{registry_address}/v2/ does not answer: look at "
         f"`systemctl status {fp.REGISTRY_UNIT}` and `journalctl -u {fp.REGISTRY_UNIT}` on {registry_host}, "
         "then run the deploy again",
-        **condition,
     )
     k3s.wait_until(
         name="The JupyterHub chart is installed",
@@ -59,7 +60,6 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         timeout=timeout,
         failure=f"job helm-install-{RELEASE} did not complete: look at `k3s kubectl -n kube-system logs "
         f"job/helm-install-{RELEASE}` and `k3s kubectl -n kube-system get helmchart {RELEASE} -o yaml`",
-        **condition,
     )
     for deployment in ("hub", "proxy"):
         k3s.wait_until(
@@ -68,7 +68,6 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
             timeout=timeout,
             failure=f"deployment/{deployment} did not roll out: look at `k3s kubectl -n {NAMESPACE} get pods` "
             f"(ImagePullBackOff: check the registry and {fp.K3S_REGISTRIES_FILE} on the node)",
-            **condition,
         )
     k3s.wait_until(
         name="The login page answers over HTTPS",
@@ -76,6 +75,5 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         timeout=120,
         failure=f"{login_url} does not answer: look at `k3s kubectl -n kube-system get pods` (Traefik) "
         f"and `k3s kubectl -n {NAMESPACE} get ingress`",
-        **condition,
     )
-    python.call(name="Say where ConvectHub answers", function=_announce, url=login_url, **condition)
+    python.call(name="Say where ConvectHub answers", function=_announce, url=login_url)

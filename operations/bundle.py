@@ -162,7 +162,7 @@ def fetched_files(base_url: str, directory: str, files: list, peer: Host):
         yield _install_checked(directory, file.path, file.sha256)
 
 
-@operation()
+@operation(is_idempotent=False, idempotent_notice="starts the server whenever serve is true")
 def peer_server(directory: str, bind_address: str, port: int, serve: bool):
     """
     Serve the bundle directory read-only over HTTP on the node's private
@@ -188,7 +188,7 @@ def peer_server(directory: str, bind_address: str, port: int, serve: bool):
     )
 
 
-@operation()
+@operation(is_idempotent=False, idempotent_notice="stops the server each time it runs: guard it with _if")
 def peer_server_stopped():
     """Stop serving the bundle (see ``peer_server``)."""
     yield StringCommand(

@@ -21,7 +21,7 @@ def _wait(check: str, timeout: int, failure: str) -> str:
     )
 
 
-@operation()
+@operation(is_idempotent=False, idempotent_notice="restarts the unit each time it runs: guard it with _if")
 def restarted_and_ready(unit: str, ready_check: str, timeout: int, failure_hint: str):
     """
     Enable and (re)start a K3s unit, then wait until it is ready.
@@ -41,7 +41,7 @@ def restarted_and_ready(unit: str, ready_check: str, timeout: int, failure_hint:
     )
 
 
-@operation()
+@operation(is_idempotent=False, idempotent_notice="waits each time it runs (changes nothing): guard it with _if")
 def nodes_ready(nodes: dict, timeout: int):
     """
     Wait on a server until every named node is registered and Ready.
@@ -83,7 +83,7 @@ def node_labelled(node: str, label: str, value: str):
     yield StringCommand("k3s kubectl label node --overwrite", shlex.quote(node), shlex.quote(f"{label}={value}"))
 
 
-@operation()
+@operation(is_idempotent=False, idempotent_notice="waits each time it runs (changes nothing): guard it with _if")
 def wait_until(check: str, timeout: int, failure: str):
     """
     Wait until a shell check succeeds on the node.
