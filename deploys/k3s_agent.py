@@ -4,6 +4,7 @@ private (`my_iface`) address with the cluster token."""
 from pyinfra.api import deploy
 
 from convecthub import footprint as fp
+from convecthub.cluster.plan import ClusterPlan, NodePlan
 from operations import k3s
 
 from .k3s_node import k3s_config_yaml, k3s_service
@@ -19,10 +20,19 @@ def agent_config(token: str, server_url: str, node_ip: str, iface: str, labels: 
 
 
 @deploy("K3s agent")
-def k3s_agent(config_text: str, server_address: str, restart_on: list, staging_dir: str):
-    """Returns the start operation (the first driver waits for the nodes it started)."""
+def k3s_agent(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, staging_dir: str):
+    """
+    The node's K3s agent, joining the first driver at its private address:
+    configuration from the plan, unit, a check that the API is reachable
+    from here, then the start.
+
+    + restart_on: operations after whose change K3s must restart (k3s_node_files)
+    """
+    config_text = agent_config(
+        token=token, server_url=plan.api_url, node_ip=node.address, iface=node.iface, labels=list(node.labels)
+    )
     restart = k3s_service("agent", fp.K3S_AGENT_UNIT, config_text, restart_on, staging_dir)
-    api = fp.k3s_api_url(server_address)
+    api = plan.api_url
     k3s.wait_until(
         name="The first driver's API is reachable from this agent",
         check=f"curl -ks --max-time 5 -o /dev/null {api}/cacerts",

@@ -7,6 +7,7 @@ from typing import Any
 from pyinfra.api import deploy
 
 from convecthub import footprint as fp
+from convecthub.cluster.plan import ClusterPlan, NodePlan
 from operations import k3s
 
 from .k3s_node import k3s_config_yaml, k3s_service
@@ -34,7 +35,24 @@ def server_config(
 
 
 @deploy("K3s server")
-def k3s_server(config_text: str, is_first: bool, restart_on: list, staging_dir: str):
+def k3s_server(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, staging_dir: str):
+    """
+    The node's K3s server: its configuration from the plan (the first
+    server alone, or with cluster-init in an HA set; the others join the
+    first), its unit, then a start in the order quorum needs.
+
+    + restart_on: operations after whose change K3s must restart (k3s_node_files)
+    """
+    is_first = node.is_first_driver
+    config_text = server_config(
+        token=token,
+        node_ip=node.address,
+        iface=node.iface,
+        tls_sans=list(plan.driver_addresses),
+        labels=list(node.labels),
+        join_url=None if is_first else plan.api_url,
+        cluster_init=plan.ha and is_first,
+    )
     restart = k3s_service("server", fp.K3S_SERVER_UNIT, config_text, restart_on, staging_dir)
     ready: dict[str, Any] = dict(
         unit=fp.K3S_SERVER_UNIT,

@@ -13,6 +13,7 @@ import gevent
 from gevent import GreenletExit
 from gevent.lock import BoundedSemaphore
 from pyinfra.api import Host
+from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_host
 from pyinfra.facts.server import Arch, Hostname
 
@@ -23,10 +24,11 @@ from facts.network import InterfaceAddresses
 ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 
 
-class HostFailed(Exception):
+class HostFailed(PyinfraError):
     """Another host's fact is missing because pyinfra failed that host (it
     could not connect, sudo refused, its connection dropped). ``on_each``
-    leaves such a host out; anywhere else it names the host, not a None."""
+    leaves such a host out; anywhere else it names the host, not a None (a
+    PyinfraError: the CLI prints it without a traceback)."""
 
     def __init__(self, host: Host):
         super().__init__(f"{host.name} failed earlier in this run (pyinfra printed why above)")
@@ -159,6 +161,11 @@ def any_gpu(inventory) -> bool:
 def images_by_entry(manifest) -> dict:
     """Bundle entry name -> the image reference it holds."""
     return {entry.name: entry.image for entry in manifest.entries if entry.kind == "image" and entry.image}
+
+
+def image_of(manifest, entry_name: str) -> str | None:
+    """The image reference a bundle entry holds, None if the bundle has none."""
+    return images_by_entry(manifest).get(entry_name)
 
 
 def chart_bytes(manifest, bundle_dir: str) -> bytes:
