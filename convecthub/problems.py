@@ -42,25 +42,53 @@ def merge_same_problems(problems: Iterable[Problem]) -> list[Problem]:
     return [Problem(", ".join(places), variable, message, fix) for (variable, message, fix), places in merged.items()]
 
 
-def format_problems(problems: list[Problem]) -> str:
-    """The list printed to the operator: where, then what is wrong, then the fix."""
+def _count(items, noun: str) -> str:
+    return f"{len(items)} {noun}{'s' if len(items) != 1 else ''}"
 
-    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    lines = [f"the inventory has {count}, nothing was run on any host:"]
+
+def render(heading: str, problems: list[Problem]) -> str:
+    """The one table of problems printed to the operator: the heading, then
+    one block per place (a host, hosts sharing a problem, a line of an INI
+    file), in order; in each, what is wrong and the fix."""
+    lines = [heading]
+    by_where: dict[str, list[Problem]] = {}
     for problem in problems:
-        lines.append("")
-        lines.append(f"    {problem.where}")
-        lines.append(f"        {problem.variable} {problem.message}")
-        lines.append(f"        fix: {problem.fix}")
+        by_where.setdefault(problem.where, []).append(problem)
+    for where, rows in by_where.items():
+        lines += ["", f"    {where}"]
+        for index, problem in enumerate(rows):
+            lines += [""] if index else []
+            lines += [f"        {problem.variable}: {problem.message}", f"        fix: {problem.fix}"]
     return "\n".join(lines)
 
 
-class InventoryError(PyinfraError):
+class Refused(PyinfraError):
     """
-    Raised before any operation when the inventory has problems. A PyinfraError,
-    so the pyinfra CLI prints it without a traceback and exits 1.
+    The one way to refuse an operator's mistake: a list of problems, each
+    naming where, the variable as the operator wrote it, what is wrong and
+    the fix. A PyinfraError: the pyinfra CLI prints the table without a
+    traceback and exits 1. Subclasses say what refused (``heading``).
     """
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
-        super().__init__(format_problems(problems))
+        super().__init__(render(self.heading(problems), problems))
+
+    @classmethod
+    def heading(cls, problems: list[Problem]) -> str:
+        return f"refused: {_count(problems, 'problem')}, nothing was changed on any host:"
+
+
+def format_problems(problems: list[Problem]) -> str:
+    """The inventory's table (InventoryError's text)."""
+    return render(InventoryError.heading(problems), problems)
+
+
+class InventoryError(Refused):
+    """
+    Raised before any operation when the inventory has problems.
+    """
+
+    @classmethod
+    def heading(cls, problems: list[Problem]) -> str:
+        return f"the inventory has {_count(problems, 'problem')}, nothing was run on any host:"

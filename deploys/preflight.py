@@ -29,7 +29,7 @@ from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
 from convecthub.cluster.nodes import first_driver, on_each, roles_of
 from convecthub.cluster.ssh_probe import address_of, silent_port
-from convecthub.problems import Problem, merge_same_problems
+from convecthub.problems import Problem, Refused, merge_same_problems
 from convecthub.pyinfra_fixes.sudo import keep_sudo_password_off_command_lines
 from deploys.bundle import files_needed, files_relayed_by_seed, node_bundle_directory
 from facts.bundle import VerifiedBundleFiles
@@ -107,32 +107,21 @@ class Findings:
     warnings: list = field(default_factory=list)
 
 
-class PreflightRefused(PyinfraError):
-    """Raised on every host when any host fails the preflight. A PyinfraError:
-    the CLI prints the table without a traceback and exits 1."""
+class PreflightRefused(Refused):
+    """Raised on every host when any host fails the preflight."""
 
-    def __init__(self, problems: list):
-        self.problems = problems
-        super().__init__(format_refusal(problems))
+    @classmethod
+    def heading(cls, problems: list) -> str:
+        hosts = {name for problem in problems for name in problem.where.split(", ")}
+        count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        return (
+            f"preflight refused the deploy: {count} on {len(hosts)} host{'s' if len(hosts) != 1 else ''}, "
+            "nothing was changed on any host:"
+        )
 
 
 def format_refusal(problems: list) -> str:
-    hosts = {name for problem in problems for name in problem.where.split(", ")}
-    count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-    lines = [
-        f"preflight refused the deploy: {count} on {len(hosts)} host{'s' if len(hosts) != 1 else ''}, "
-        "nothing was changed on any host:"
-    ]
-    # One block per host (or per group of hosts sharing a problem), in inventory order.
-    by_where: dict = {}
-    for problem in problems:
-        by_where.setdefault(problem.where, []).append(problem)
-    for where, rows in by_where.items():
-        lines += ["", f"    {where}"]
-        for index, problem in enumerate(rows):
-            lines += [""] if index else []
-            lines += [f"        {problem.variable}: {problem.message}", f"        fix: {problem.fix}"]
-    return "\n".join(lines)
+    return str(PreflightRefused(problems))
 
 
 # -- the decision: one host's facts in, problems and warnings out -----------

@@ -4,6 +4,7 @@ stops before connecting, prints every problem, exits non-zero, leaks nothing.
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -78,14 +79,16 @@ def test_check_with_a_bad_inventory_stops_before_connecting(tmp_path, listener):
     assert not connection_attempted(listener)
 
     assert "the inventory has 5 problems, nothing was run on any host:" in result.stderr
-    for line in (
-        "master, worker1\n        convect_token is shorter than 32 characters",
-        f"master, worker1\n        ssh_hostname and ssh_port are 127.0.0.1:{port} for each of these hosts",
-        "worker1\n        has_gpus is not a variable ConvectHub or pyinfra reads, and looks like a misspelling of has_gpu",
-        "worker1\n        my_iface is not set",
-        f"master, worker1\n        jhub_config_path points at {tmp_path}/nowhere.yaml, which does not exist",
+    # One block per place, each problem in the block of the hosts it names.
+    blocks = {block.splitlines()[0]: block for block in re.split(r"\n\n    (?=\S)", result.stderr)[1:]}
+    for where, line in (
+        ("master, worker1", "convect_token: is shorter than 32 characters"),
+        ("master, worker1", f"ssh_hostname and ssh_port: are 127.0.0.1:{port} for each of these hosts"),
+        ("worker1", "has_gpus: is not a variable ConvectHub or pyinfra reads, and looks like a misspelling of has_gpu"),
+        ("worker1", "my_iface: is not set"),
+        ("master, worker1", f"jhub_config_path: points at {tmp_path}/nowhere.yaml, which does not exist"),
     ):
-        assert line in result.stderr, line
+        assert f"        {line}" in blocks[where], (where, line)
 
     for secret in (SSH_PASSWORD, SUDO_PASSWORD, WEAK_TOKEN):
         assert secret not in output

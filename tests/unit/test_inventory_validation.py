@@ -499,11 +499,11 @@ def test_problem_table_names_where_what_and_fix():
         the inventory has 2 problems, nothing was run on any host:
 
             worker2
-                has_gpu is the string 'yes', not a boolean
+                has_gpu: is the string 'yes', not a boolean
                 fix: write has_gpu=true
 
             inventory
-                driver group has no host
+                driver: group has no host
                 fix: add a [driver] section""",
     )
 
