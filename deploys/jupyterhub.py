@@ -61,7 +61,8 @@ def traefik_manifest(http_port: int, https_port: int, cert_pem: str, key_pem: st
         "ports": {
             "web": {
                 "exposedPort": http_port,
-                "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}},
+                # Traefik chart >= 39 (K3s v1.36 packages 40.1): under `http`.
+                "http": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
             },
             "websecure": {"exposedPort": https_port},
         },

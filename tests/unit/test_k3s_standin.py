@@ -138,7 +138,7 @@ def traefik_config(web, websecure, secret="convecthub-tls"):
         "ports": {
             "web": {
                 "exposedPort": web,
-                "redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}},
+                "http": {"redirections": {"entryPoint": {"to": "websecure", "scheme": "https", "permanent": True}}},
             },
             "websecure": {"exposedPort": websecure},
         },
