@@ -109,9 +109,11 @@ def staging_directory(workdir: str) -> str:
 
 REGISTRY_USER = "convecthub"
 REGISTRY_CONFIG_DIR = "/etc/docker/registry"
-REGISTRY_CONFIG_FILES = tuple(
-    f"{REGISTRY_CONFIG_DIR}/{name}" for name in ("config.yml", "htpasswd", "registry.crt", "registry.key")
-)
+REGISTRY_CONFIG_FILE = f"{REGISTRY_CONFIG_DIR}/config.yml"
+REGISTRY_HTPASSWD_FILE = f"{REGISTRY_CONFIG_DIR}/htpasswd"
+REGISTRY_CERT_FILE = f"{REGISTRY_CONFIG_DIR}/registry.crt"
+REGISTRY_KEY_FILE = f"{REGISTRY_CONFIG_DIR}/registry.key"
+REGISTRY_CONFIG_FILES = (REGISTRY_CONFIG_FILE, REGISTRY_HTPASSWD_FILE, REGISTRY_CERT_FILE, REGISTRY_KEY_FILE)
 REGISTRY_RESTART_DROPIN = f"{SYSTEMD_DIR}/{REGISTRY_UNIT}.service.d/convecthub-restart.conf"
 REGISTRY_DATA_DIR = "/var/lib/docker-registry"
 

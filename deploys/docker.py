@@ -12,8 +12,6 @@ from pyinfra.operations import server, systemd
 from convecthub import footprint as fp
 from operations import files, system
 
-KEYRING = fp.DOCKER_KEYRING
-
 
 @deploy("Docker")
 def docker_engine(docker_repo: str | None, staging_dir: str):
@@ -26,13 +24,13 @@ def docker_engine(docker_repo: str | None, staging_dir: str):
             name="Docker repository key, from the repository itself",
             commands=[
                 f"install -d -m 755 {fp.APT_KEYRINGS_DIR} && curl -fsSL {shlex.quote(docker_repo.rstrip('/') + '/gpg')} "
-                f"-o {KEYRING} && chmod 644 {KEYRING}"
+                f"-o {fp.DOCKER_KEYRING} && chmod 644 {fp.DOCKER_KEYRING}"
             ],
         )
         files.content(
             name="Docker APT source",
             dest=fp.DOCKER_APT_SOURCE,
-            text=f"deb [signed-by={KEYRING}] {docker_repo} {codename} stable\n",
+            text=f"deb [signed-by={fp.DOCKER_KEYRING}] {docker_repo} {codename} stable\n",
             staging_dir=staging_dir,
         )
         packages = ["docker-ce", "docker-ce-cli", "containerd.io"]

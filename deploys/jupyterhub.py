@@ -13,8 +13,6 @@ from convecthub import footprint as fp
 from convecthub.cluster.jupyterhub_values import HELM_TIMEOUT, NAMESPACE, RELEASE, TLS_SECRET
 from operations import files
 
-MANIFESTS_DIR = fp.K3S_MANIFESTS_DIR
-
 
 def _tls_secret(namespace: str, cert_pem: str, key_pem: str) -> dict:
     return {
@@ -142,4 +140,6 @@ def jupyterhub(
             device_plugin_manifest(device_plugin_image),
         )
     for name, (filename, text) in manifests.items():
-        files.content(name=name, dest=f"{MANIFESTS_DIR}/{filename}", text=text, mode="600", staging_dir=staging_dir)
+        files.content(
+            name=name, dest=f"{fp.K3S_MANIFESTS_DIR}/{filename}", text=text, mode="600", staging_dir=staging_dir
+        )

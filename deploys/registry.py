@@ -19,13 +19,10 @@ from convecthub.bundle.manifest import Manifest
 from convecthub.images import parse_image
 from operations import files, registry, system
 
-CONFIG_DIR = fp.REGISTRY_CONFIG_DIR
-DATA_DIR = fp.REGISTRY_DATA_DIR
-# Where the registry's clients on this host (curl, skopeo) find credentials and CA.
-CLIENT_DIR = fp.REGISTRY_CLIENT_DIR
-# The package's unit does not restart the registry when it dies; every
-# image pull of the cluster (users' notebook images too) needs it up.
-RESTART_DROPIN = fp.REGISTRY_RESTART_DROPIN
+# fp.REGISTRY_CLIENT_DIR: where the registry's clients on this host (curl,
+# skopeo) find credentials and CA. fp.REGISTRY_RESTART_DROPIN: the package's
+# unit does not restart the registry when it dies; every image pull of the
+# cluster (users' notebook images too) needs it up.
 # The package's system user, owner of the data and of the private files.
 REGISTRY_SYSTEM_USER = fp.REGISTRY_UNIT
 RESTART_DROPIN_TEXT = (
@@ -37,13 +34,13 @@ def registry_config(address: str) -> str:
     config = {
         "version": 0.1,
         "log": {"level": "info"},
-        "storage": {"filesystem": {"rootdirectory": DATA_DIR}, "delete": {"enabled": False}},
+        "storage": {"filesystem": {"rootdirectory": fp.REGISTRY_DATA_DIR}, "delete": {"enabled": False}},
         "http": {
             "addr": address,
-            "tls": {"certificate": f"{CONFIG_DIR}/registry.crt", "key": f"{CONFIG_DIR}/registry.key"},
+            "tls": {"certificate": fp.REGISTRY_CERT_FILE, "key": fp.REGISTRY_KEY_FILE},
             "headers": {"X-Content-Type-Options": ["nosniff"]},
         },
-        "auth": {"htpasswd": {"realm": "ConvectHub registry", "path": f"{CONFIG_DIR}/htpasswd"}},
+        "auth": {"htpasswd": {"realm": "ConvectHub registry", "path": fp.REGISTRY_HTPASSWD_FILE}},
     }
     return "# Written by ConvectHub Deploy (deploys/registry.py).\n" + yaml.safe_dump(config, sort_keys=False)
 
@@ -81,7 +78,11 @@ def image_registry(
     system.packages_installed(name="Registry packages", packages=[fp.REGISTRY_UNIT, "skopeo"])
     # The package makes it on install; a reset that dropped the images does not reinstall.
     pyinfra_files.directory(
-        name="Registry data directory", path=DATA_DIR, user=REGISTRY_SYSTEM_USER, group=REGISTRY_SYSTEM_USER, mode="750"
+        name="Registry data directory",
+        path=fp.REGISTRY_DATA_DIR,
+        user=REGISTRY_SYSTEM_USER,
+        group=REGISTRY_SYSTEM_USER,
+        mode="750",
     )
 
     def private(name, dest, text, mode="640", group=REGISTRY_SYSTEM_USER):
@@ -89,7 +90,7 @@ def image_registry(
 
     restart_dropin = files.content(
         name="Registry restarted by systemd when it dies",
-        dest=RESTART_DROPIN,
+        dest=fp.REGISTRY_RESTART_DROPIN,
         text=RESTART_DROPIN_TEXT,
         staging_dir=staging_dir,
     )
@@ -97,15 +98,13 @@ def image_registry(
         restart_dropin,
         files.content(
             name="Registry configuration",
-            dest=f"{CONFIG_DIR}/config.yml",
+            dest=fp.REGISTRY_CONFIG_FILE,
             text=registry_config(address),
             staging_dir=staging_dir,
         ),
-        files.content(
-            name="Registry certificate", dest=f"{CONFIG_DIR}/registry.crt", text=tls_cert, staging_dir=staging_dir
-        ),
-        private("Registry private key", f"{CONFIG_DIR}/registry.key", tls_key),
-        private("Registry users (htpasswd)", f"{CONFIG_DIR}/htpasswd", htpasswd_line + "\n"),
+        files.content(name="Registry certificate", dest=fp.REGISTRY_CERT_FILE, text=tls_cert, staging_dir=staging_dir),
+        private("Registry private key", fp.REGISTRY_KEY_FILE, tls_key),
+        private("Registry users (htpasswd)", fp.REGISTRY_HTPASSWD_FILE, htpasswd_line + "\n"),
     ]
     systemd.service(
         name="Registry running, restarted when its configuration changed",
@@ -119,18 +118,21 @@ def image_registry(
     systemd.service(name="Registry running", service=fp.REGISTRY_UNIT, running=True, enabled=True)
 
     files.content(
-        name="Registry CA for local clients", dest=f"{CLIENT_DIR}/ca.crt", text=ca_cert, staging_dir=staging_dir
+        name="Registry CA for local clients",
+        dest=f"{fp.REGISTRY_CLIENT_DIR}/ca.crt",
+        text=ca_cert,
+        staging_dir=staging_dir,
     )
     files.content(
         name="Registry credentials for skopeo",
-        dest=f"{CLIENT_DIR}/auth.json",
+        dest=f"{fp.REGISTRY_CLIENT_DIR}/auth.json",
         text=skopeo_authfile(address, password),
         mode="600",
         staging_dir=staging_dir,
     )
     files.content(
         name="Registry credentials for curl",
-        dest=f"{CLIENT_DIR}/netrc",
+        dest=f"{fp.REGISTRY_CLIENT_DIR}/netrc",
         text=netrc(address, password),
         mode="600",
         staging_dir=staging_dir,
@@ -139,7 +141,7 @@ def image_registry(
         name="Registry seeded with the bundle's images",
         address=address,
         archives=image_archives(manifest, bundle_directory),
-        authfile=f"{CLIENT_DIR}/auth.json",
-        netrc_file=f"{CLIENT_DIR}/netrc",
-        cert_dir=CLIENT_DIR,
+        authfile=f"{fp.REGISTRY_CLIENT_DIR}/auth.json",
+        netrc_file=f"{fp.REGISTRY_CLIENT_DIR}/netrc",
+        cert_dir=fp.REGISTRY_CLIENT_DIR,
     )

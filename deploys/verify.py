@@ -10,9 +10,6 @@ from convecthub import footprint as fp
 from convecthub.cluster.jupyterhub_values import NAMESPACE, RELEASE
 from operations import k3s
 
-CLUSTER_CA_FILE = fp.CLUSTER_CA_FILE
-
-
 # Seconds the registry gets to answer: longer than systemd's RestartSec.
 REGISTRY_TIMEOUT = 30
 
@@ -46,7 +43,7 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
     # when its own steps ran. systemd restarts it within seconds if it died.
     k3s.wait_until(
         name="The private registry answers",
-        check=f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 --cacert {CLUSTER_CA_FILE} "
+        check=f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 --cacert {fp.CLUSTER_CA_FILE} "
         f"https://{registry_address}/v2/ 2>/dev/null | grep -qx 401",
         timeout=REGISTRY_TIMEOUT,
         failure=f"the registry https://{registry_address}/v2/ does not answer: look at "
@@ -71,7 +68,7 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         )
     k3s.wait_until(
         name="The login page answers over HTTPS",
-        check=f"curl -fsS -o /dev/null --max-time 10 --cacert {CLUSTER_CA_FILE} {login_url}",
+        check=f"curl -fsS -o /dev/null --max-time 10 --cacert {fp.CLUSTER_CA_FILE} {login_url}",
         timeout=120,
         failure=f"{login_url} does not answer: look at `k3s kubectl -n kube-system get pods` (Traefik) "
         f"and `k3s kubectl -n {NAMESPACE} get ingress`",

@@ -148,16 +148,6 @@ def registry_host(inventory) -> Host:
     return hosts[0] if hosts else first_driver(inventory)
 
 
-def registry_address(inventory) -> str:
-    """`ip:port` of the private registry on the private network."""
-    host = registry_host(inventory)
-    return f"{private_address(host)}:{host.data.registry_port}"
-
-
-def any_gpu(inventory) -> bool:
-    return any(host.data.get("has_gpu") for host in inventory)
-
-
 def images_by_entry(manifest) -> dict:
     """Bundle entry name -> the image reference it holds."""
     return {entry.name: entry.image for entry in manifest.entries if entry.kind == "image" and entry.image}
