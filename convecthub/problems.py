@@ -42,7 +42,7 @@ def merge_same_problems(problems: Iterable[Problem]) -> list[Problem]:
     return [Problem(", ".join(places), variable, message, fix) for (variable, message, fix), places in merged.items()]
 
 
-def _count(items, noun: str) -> str:
+def count(items, noun: str) -> str:
     return f"{len(items)} {noun}{'s' if len(items) != 1 else ''}"
 
 
@@ -76,7 +76,7 @@ class Refused(PyinfraError):
 
     @classmethod
     def heading(cls, problems: list[Problem]) -> str:
-        return f"refused: {_count(problems, 'problem')}, nothing was changed on any host:"
+        return f"refused: {count(problems, 'problem')}, nothing was changed on any host:"
 
 
 def format_problems(problems: list[Problem]) -> str:
@@ -91,4 +91,4 @@ class InventoryError(Refused):
 
     @classmethod
     def heading(cls, problems: list[Problem]) -> str:
-        return f"the inventory has {_count(problems, 'problem')}, nothing was run on any host:"
+        return f"the inventory has {count(problems, 'problem')}, nothing was run on any host:"

@@ -37,8 +37,8 @@ def k3s_agent(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, s
         name="The first driver's API is reachable from this agent",
         check=f"curl -ks --max-time 5 -o /dev/null {api}/cacerts",
         timeout=60,
-        failure=f"cannot reach {api} over the private network: check the firewall "
-        f"(TCP {fp.K3S_API_PORT} from the workers to the drivers) and my_iface",
+        what=f"cannot reach {api} over the private network",
+        fix=f"check the firewall (TCP {fp.K3S_API_PORT} from the workers to the drivers) and my_iface",
         _if=restart,
     )
     return k3s.restarted_and_ready(
@@ -47,6 +47,6 @@ def k3s_agent(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, s
         # Active only once K3s said READY, i.e. the server accepted the node.
         ready_check=f"systemctl is-active --quiet {fp.K3S_AGENT_UNIT}",
         timeout=JOIN_TIMEOUT,
-        failure_hint=f"look at `journalctl -u {fp.K3S_AGENT_UNIT}` on this host (a wrong token reads 401 Unauthorized)",
+        fix=f"look at `journalctl -u {fp.K3S_AGENT_UNIT}` on this host (a wrong token reads 401 Unauthorized)",
         _if=restart,
     )

@@ -58,7 +58,7 @@ def k3s_server(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, 
         unit=fp.K3S_SERVER_UNIT,
         ready_check="k3s kubectl get --raw /readyz >/dev/null 2>&1",
         timeout=API_TIMEOUT,
-        failure_hint=f"look at `journalctl -u {fp.K3S_SERVER_UNIT}` on this host",
+        fix=f"look at `journalctl -u {fp.K3S_SERVER_UNIT}` on this host",
     )
     # Every driver walks through both operations (a no-op where it is not
     # its turn), which orders the first server before the joining ones.

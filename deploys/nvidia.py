@@ -5,11 +5,11 @@ offers the `nvidia` runtime class."""
 
 from pyinfra import host, logger
 from pyinfra.api import deploy
-from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.files import File
 from pyinfra.operations import server
 
 from convecthub import footprint as fp
+from convecthub.problems import Problem, Refused
 from facts.gpu import NvidiaGpus
 from operations import system
 
@@ -28,11 +28,14 @@ def nvidia(has_gpu: bool, install_driver: bool, driver_version: str, reboot: boo
         return
     gpus = host.get_fact(NvidiaGpus)
     if not gpus:
-        raise DeployError(
-            f"{host.name}: has_gpu is true but no NVIDIA GPU is on its PCI bus "
-            "(no device with vendor 0x10de and a display class under /sys/bus/pci/devices). "
-            "Fix: set has_gpu=false for this host, or check the card is seated and passed through."
+        no_gpu = Problem(
+            host.name,
+            "has_gpu",
+            "is true but no NVIDIA GPU is on its PCI bus "
+            "(no device with vendor 0x10de and a display class under /sys/bus/pci/devices)",
+            "set has_gpu=false for this host, or check the card is seated and passed through",
         )
+        raise Refused([no_gpu])
     packages = (driver_packages(driver_version) if install_driver else []) + TOOLKIT_PACKAGES
     installed = system.packages_installed(name="NVIDIA packages", packages=packages)
     # Ubuntu's driver packages ask for a reboot this way; the driver is not

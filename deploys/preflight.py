@@ -29,6 +29,7 @@ from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
 from convecthub.cluster.nodes import first_driver, on_each, roles_of
 from convecthub.cluster.ssh_probe import address_of, silent_port
+from convecthub.inventory.variables import INI_SPELLING, as_written
 from convecthub.problems import Problem, Refused, merge_same_problems
 from convecthub.pyinfra_fixes.sudo import keep_sudo_password_off_command_lines
 from deploys.bundle import files_needed, files_relayed_by_seed, node_bundle_directory
@@ -144,11 +145,14 @@ def check_host(facts: HostFacts) -> Findings:
             message = "could not run a command as root through sudo (its message is in pyinfra's output above)"
         else:
             message = f"runs commands as uid {facts.uid}, not root"
+        sudo_password = as_written(
+            facts.data.get(INI_SPELLING), "_sudo_password", default="_sudo_password (ansible_become_pass)"
+        )
         problem(
             "sudo",
             message,
             "give the SSH user sudo without a password (NOPASSWD), "
-            "or set _sudo_password (ansible_become_pass) for this host to its sudo password",
+            f"or set {sudo_password} for this host to its sudo password",
         )
         return found
 

@@ -10,10 +10,11 @@ import shlex
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.facts.deb import DebPackages
-from pyinfra.operations import python, server
+from pyinfra.operations import server
 
 from convecthub import footprint as fp
 from facts.audit import ConvectHubLeftovers, mount_pattern
+from operations import system
 
 
 def leftovers_on(data, ports: list) -> dict:
@@ -120,17 +121,6 @@ def apt_packages_left(remove: bool) -> list:
     return ours
 
 
-def _audit(ports: list, keep_registry_data: bool) -> None:
-    found = host.get_fact(
-        ConvectHubLeftovers,
-        workdir=host.data.convect_workdir,
-        ports=ports,
-        registry_data=not keep_registry_data,
-    )
-    if found:
-        raise RuntimeError(f"{host.name}: still holds {describe(found)}")
-
-
 def describe(leftovers: dict) -> str:
     return "; ".join(f"{kind}: {', '.join(items)}" for kind, items in sorted(leftovers.items()))
 
@@ -148,11 +138,11 @@ def reset(ports: list, changed_condition):
     remove_files(leftovers=leftovers, keep_registry_data=keep)
     # The audit, once what is planned has run (a run that changed nothing
     # had nothing to remove: the plan above was the audit).
-    python.call(
+    system.prints_nothing(
         name="Audit: nothing of ConvectHub is left",
-        function=_audit,
-        ports=ports,
-        keep_registry_data=keep,
+        check=ConvectHubLeftovers().command(workdir=host.data.convect_workdir, ports=ports, registry_data=not keep),
+        what=f"reset: {host.name} still holds the leftovers above",
+        fix="run reset.py again; if something stays, remove it by hand (audit.py lists it)",
         _if=changed_condition,
     )
 

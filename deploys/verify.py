@@ -46,8 +46,8 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         check=f"curl -sS -o /dev/null -w '%{{http_code}}' --max-time 5 --cacert {fp.CLUSTER_CA_FILE} "
         f"https://{registry_address}/v2/ 2>/dev/null | grep -qx 401",
         timeout=REGISTRY_TIMEOUT,
-        failure=f"the registry https://{registry_address}/v2/ does not answer: look at "
-        f"`systemctl status {fp.REGISTRY_UNIT}` and `journalctl -u {fp.REGISTRY_UNIT}` on {registry_host}, "
+        what=f"the registry https://{registry_address}/v2/ does not answer",
+        fix=f"look at `systemctl status {fp.REGISTRY_UNIT}` and `journalctl -u {fp.REGISTRY_UNIT}` on {registry_host}, "
         "then run the deploy again",
     )
     k3s.wait_until(
@@ -55,22 +55,22 @@ def verify(nodes: dict, login_url: str, registry_address: str, registry_host: st
         check=f"k3s kubectl -n kube-system get job helm-install-{RELEASE} -o json 2>/dev/null "
         "| grep -Eq '\"succeeded\": *1'",
         timeout=timeout,
-        failure=f"job helm-install-{RELEASE} did not complete: look at `k3s kubectl -n kube-system logs "
-        f"job/helm-install-{RELEASE}` and `k3s kubectl -n kube-system get helmchart {RELEASE} -o yaml`",
+        what=f"job helm-install-{RELEASE} did not complete",
+        fix=f"look at `k3s kubectl -n kube-system logs job/helm-install-{RELEASE}` and `k3s kubectl -n kube-system get helmchart {RELEASE} -o yaml`",
     )
     for deployment in ("hub", "proxy"):
         k3s.wait_until(
             name=f"JupyterHub's {deployment} is rolled out",
             check=f"k3s kubectl -n {NAMESPACE} rollout status deployment/{deployment} --timeout=20s >/dev/null 2>&1",
             timeout=timeout,
-            failure=f"deployment/{deployment} did not roll out: look at `k3s kubectl -n {NAMESPACE} get pods` "
-            f"(ImagePullBackOff: check the registry and {fp.K3S_REGISTRIES_FILE} on the node)",
+            what=f"deployment/{deployment} did not roll out",
+            fix=f"look at `k3s kubectl -n {NAMESPACE} get pods` (ImagePullBackOff: check the registry and {fp.K3S_REGISTRIES_FILE} on the node)",
         )
     k3s.wait_until(
         name="The login page answers over HTTPS",
         check=f"curl -fsS -o /dev/null --max-time 10 --cacert {fp.CLUSTER_CA_FILE} {login_url}",
         timeout=120,
-        failure=f"{login_url} does not answer: look at `k3s kubectl -n kube-system get pods` (Traefik) "
-        f"and `k3s kubectl -n {NAMESPACE} get ingress`",
+        what=f"{login_url} does not answer",
+        fix=f"look at `k3s kubectl -n kube-system get pods` (Traefik) and `k3s kubectl -n {NAMESPACE} get ingress`",
     )
     python.call(name="Say where ConvectHub answers", function=_announce, url=login_url)

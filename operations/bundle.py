@@ -17,6 +17,7 @@ from pyinfra.api import FileUploadCommand, Host, StringCommand, operation
 from convecthub import footprint as fp
 from facts.bundle import VERIFIED_DIR, VerifiedBundleFiles
 from facts.files import SameFile
+from operations.failure import failure
 
 INCOMING_DIR = ".incoming"
 PEER_SERVER_UNIT = fp.BUNDLE_PEER_UNIT
@@ -60,20 +61,16 @@ def _room_for(file: BundleFile, directory: str) -> str:
     """Shell: fail naming the file and the directory unless its filesystem
     has room for it (a partial copy left by an interrupted run is replaced)."""
     incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
-    no_room = shlex.quote(
-        f"no room for bundle file {file.path} ({file.size / 1e6:.1f} MB) in {directory}: %s MB free there; "
-        "free space on that filesystem or set convect_workdir to a larger one, then run the deploy again\n"
+    no_room = failure(
+        f"no room for bundle file {file.path} ({file.size / 1e6:.1f} MB) in {directory}: %s MB free there",
+        "free space on that filesystem or set convect_workdir to a larger one, then run the deploy again",
+        '"$((free / 1000000))"',
     )
     return (
         f'free=$(df --output=avail -B1 {shlex.quote(directory)} | tail -n 1) && [ -n "$free" ] && '
         f"partial=$(stat -c %s {incoming} 2>/dev/null || echo 0) && "
-        f"if [ $((free + partial)) -lt {file.size} ]; then "
-        f'printf {no_room} "$((free / 1000000))" >&2; exit 1; fi'
+        f"if [ $((free + partial)) -lt {file.size} ]; then {no_room}; fi"
     )
-
-
-def _fail(message: str) -> StringCommand:
-    return StringCommand(f"echo {shlex.quote(message)} >&2; exit 1")
 
 
 def _install_checked(directory: str, path: str, sha256: str) -> StringCommand:
@@ -83,12 +80,15 @@ def _install_checked(directory: str, path: str, sha256: str) -> StringCommand:
     final = shlex.quote(path)
     stamp = shlex.quote(f"{VERIFIED_DIR}/{path}")
     parents = " ".join(shlex.quote(posixpath.dirname(p) or ".") for p in (path, f"{VERIFIED_DIR}/{path}"))
+    mismatch = failure(
+        f"bundle file {path} arrived with sha256 %s, expected {sha256}: removed it",
+        "check the bundle on the provisioner (`python -m convecthub.bundle verify`) and run the deploy again",
+        '"$actual"',
+    )
     return StringCommand(
         f"cd {shlex.quote(directory)} && "
         f'actual=$(sha256sum {incoming} | cut -d" " -f1) && '
-        f'if [ "$actual" != {sha256} ]; then rm -f {incoming}; '
-        f'echo "bundle file {path} arrived with sha256 $actual, expected {sha256}: removed it; '
-        f'check the bundle on the provisioner (bundle verify) and re-run" >&2; exit 1; fi && '
+        f'if [ "$actual" != {sha256} ]; then rm -f {incoming}; {mismatch}; fi && '
         f"mkdir -p {parents} && chown root:root {incoming} && chmod 644 {incoming} && "
         f"mv -f {incoming} {final} && "
         f'echo "{sha256} $(stat -c "%s %Y" {final})" > {stamp}'
@@ -140,24 +140,27 @@ def fetched_files(base_url: str, directory: str, files: list, peer: Host):
     if not missing:
         return
     if peer in host.state.failed_hosts:
-        yield _fail(
-            f"{peer.name} failed earlier in this run (its error is above), so it cannot serve the "
-            "bundle files this node needs; fix it and run the deploy again"
+        yield StringCommand(
+            failure(
+                f"{peer.name} failed earlier in this run (its error is above), so it cannot serve the "
+                "bundle files this node needs",
+                "fix it and run the deploy again",
+            )
         )
         return
     yield _prepare_directories(directory)
     for file in missing:
         url = f"{base_url}/{file.path}"
         incoming = shlex.quote(f"{directory}/{INCOMING_DIR}/{file.path}")
-        unreachable = shlex.quote(
-            f"could not fetch bundle file {file.path} from {url}: is the peer node up and reachable on the "
-            "private network?"
+        unreachable = failure(
+            f"could not fetch bundle file {file.path} from {url}",
+            f"check that {peer.name} is up and reachable on the private network (my_iface), then run the deploy again",
         )
         yield StringCommand(
             f'mkdir -p "$(dirname {incoming})" && {_room_for(file, directory)} && {{ '
             "curl --fail --silent --show-error --retry 5 --retry-connrefused --retry-delay 1 "
             f"--output {incoming} {shlex.quote(url)} || "
-            f"{{ echo {unreachable} >&2; rm -f {incoming}; exit 1; }}; }}"
+            f"{{ rm -f {incoming}; {unreachable}; }}; }}"
         )
         yield _install_checked(directory, file.path, file.sha256)
 

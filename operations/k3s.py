@@ -7,38 +7,37 @@ from pyinfra.api import StringCommand, operation
 
 from convecthub import footprint as fp
 from facts.k3s import K3sNodes
+from operations.failure import failure
 
 # Seconds between two checks of a wait: a check is a short command (kubectl,
 # curl), and every second more to notice readiness is a second more of deploy.
 POLL_SECONDS = 1
 
 
-def _wait(check: str, timeout: int, failure: str) -> str:
-    """Shell: retry `check` every POLL_SECONDS for `timeout` s, else fail with `failure`."""
+def _wait(check: str, timeout: int, what: str, fix: str) -> str:
+    """Shell: retry `check` every POLL_SECONDS for `timeout` s, else fail saying what and the fix."""
     return (
         f"timeout {int(timeout)} sh -c {shlex.quote(f'until {check}; do sleep {POLL_SECONDS}; done')} "
-        f"|| {{ echo {shlex.quote(failure)} >&2; exit 1; }}"
+        f"|| {failure(what, fix)}"
     )
 
 
 @operation(is_idempotent=False, idempotent_notice="restarts the unit each time it runs: guard it with _if")
-def restarted_and_ready(unit: str, ready_check: str, timeout: int, failure_hint: str):
+def restarted_and_ready(unit: str, ready_check: str, timeout: int, fix: str):
     """
     Enable and (re)start a K3s unit, then wait until it is ready.
 
     + unit: ``k3s`` or ``k3s-agent``
     + ready_check: a shell command that succeeds once the unit is ready
     + timeout: seconds to wait
-    + failure_hint: what to look at when it is not ready in time
+    + fix: what to look at when it is not ready in time
 
     systemd is not left waiting on K3s's readiness notification (the unit
     has no start timeout, as upstream's): the wait here is bounded and says
     what to look at.
     """
     yield StringCommand("systemctl enable --quiet", unit, "&& systemctl restart --no-block", unit)
-    yield StringCommand(
-        _wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s: {failure_hint}")
-    )
+    yield StringCommand(_wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s", fix))
 
 
 @operation(is_idempotent=False, idempotent_notice="waits each time it runs (changes nothing): guard it with _if")
@@ -61,8 +60,9 @@ def nodes_ready(nodes: dict, timeout: int):
         _wait(
             checks or "true",
             timeout,
-            f"not all nodes ({', '.join(names)}) are Ready after {timeout}s: look at "
-            f"`k3s kubectl get nodes` on the first driver and `journalctl -u {fp.K3S_AGENT_UNIT}` on the missing nodes",
+            f"not all nodes ({', '.join(names)}) are Ready after {timeout}s",
+            f"look at `k3s kubectl get nodes` on the first driver and `journalctl -u {fp.K3S_AGENT_UNIT}` "
+            "on the missing nodes",
         )
     )
 
@@ -84,12 +84,13 @@ def node_labelled(node: str, label: str, value: str):
 
 
 @operation(is_idempotent=False, idempotent_notice="waits each time it runs (changes nothing): guard it with _if")
-def wait_until(check: str, timeout: int, failure: str):
+def wait_until(check: str, timeout: int, what: str, fix: str):
     """
     Wait until a shell check succeeds on the node.
 
     + check: shell command
     + timeout: seconds
-    + failure: the message when it does not succeed in time (what to look at)
+    + what: what failed when it does not succeed in time
+    + fix: what to look at then
     """
-    yield StringCommand(_wait(check, timeout, failure))
+    yield StringCommand(_wait(check, timeout, what, fix))

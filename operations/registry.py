@@ -6,6 +6,7 @@ from pyinfra import host
 from pyinfra.api import StringCommand, operation
 
 from facts.registry import RegistryHasImages
+from operations.failure import failure
 
 
 @operation(is_idempotent=True)
@@ -45,8 +46,11 @@ def images_seeded(address: str, archives: dict, authfile: str, netrc_file: str, 
                 shlex.quote(f"docker://{address}/{image}"),
             )
         )
-        failed = shlex.quote(f"could not push {image} to the registry at {address} (skopeo's message is above)")
-        pushes.append(f"{{ {push} || {{ echo {failed} >&2; exit 1; }}; }} &")
+        failed = failure(
+            f"could not push {image} to the registry at {address}",
+            "read skopeo's message above, then run the deploy again",
+        )
+        pushes.append(f"{{ {push} || {failed}; }} &")
     # `wait PID` gives each push's status; every push is waited for.
     yield StringCommand(
         "pids=; "

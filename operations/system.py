@@ -1,4 +1,4 @@
-"""Idempotent operations on kernel settings and Debian packages."""
+"""Operations on kernel settings and Debian packages, and a read-only check."""
 
 import shlex
 
@@ -7,6 +7,7 @@ from pyinfra.api import StringCommand, operation
 from pyinfra.facts.deb import DebPackages
 
 from facts.kernel import LoadedKernelModules, SysctlValues
+from operations.failure import failure
 
 
 @operation(is_idempotent=True)
@@ -62,4 +63,22 @@ def packages_installed(packages: list):
     yield StringCommand(
         "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends",
         *(shlex.quote(name) for name in missing),
+    )
+
+
+@operation(is_idempotent=False, idempotent_notice="checks each time it runs (changes nothing): guard it with _if")
+def prints_nothing(check: str, what: str, fix: str):
+    """
+    Fail when a read-only shell check prints anything, showing what it printed.
+
+    + check: a shell command that prints one line per thing found
+    + what: what failed when it prints something
+    + fix: what to do then
+
+    .. code:: python
+
+        system.prints_nothing(check="ls /etc/rancher 2>/dev/null", what="/etc/rancher is not empty", fix="...")
+    """
+    yield StringCommand(
+        f'found=$({check}); [ -z "$found" ] || {{ printf "%s\\n" "$found" >&2; {failure(what, fix)}; }}'
     )

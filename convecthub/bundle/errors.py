@@ -6,6 +6,8 @@ CLI can print it as it is and exit non-zero.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 
 class BundleError(Exception):
     """Base class: anything the bundle tool refuses or cannot do."""
@@ -37,10 +39,20 @@ class ManifestError(BundleError):
     """bundle.json is missing or malformed."""
 
 
+class FileProblem(NamedTuple):
+    """One bad file of a bundle: what is wrong with it, and the fix."""
+
+    what: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.what}: {self.fix}"
+
+
 class VerifyError(BundleError):
     """A bundle failed its off-line check (lists every bad file)."""
 
-    def __init__(self, bundle_dir, problems: list[str]):
+    def __init__(self, bundle_dir, problems: list[FileProblem]):
         self.bundle_dir = bundle_dir
         self.problems = list(problems)
         lines = "\n".join(f"  - {problem}" for problem in self.problems)

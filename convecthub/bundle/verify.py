@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .checksums import sha256_of_file
-from .errors import VerifyError
+from .errors import FileProblem, VerifyError
 from .lock import FileAsset, ImageAsset, Lock
 from .manifest import Manifest, ManifestEntry, is_safe_relative_path, load_manifest
 from .progress import NullProgress, Progress
@@ -46,30 +46,36 @@ def verify_bundle(
     return manifest
 
 
-def _check_file(bundle_dir: Path, entry: ManifestEntry, progress: Progress) -> str | None:
+def _check_file(bundle_dir: Path, entry: ManifestEntry, progress: Progress) -> FileProblem | None:
     build = f"`python -m convecthub.bundle build {bundle_dir}`"
     if not is_safe_relative_path(entry.path):
-        return f"{entry.path}: path leaves the bundle directory; the manifest is not trustworthy: rebuild"
+        return FileProblem(
+            f"{entry.path}: path leaves the bundle directory; the manifest is not trustworthy", "rebuild"
+        )
     path = bundle_dir / entry.path
     label = f"{entry.path} ({entry.name})"
     if not path.exists():
-        return f"{label} is missing: run {build} to fetch it again"
+        return FileProblem(f"{label} is missing", f"run {build} to fetch it again")
     if not path.is_file():
-        return f"{label} is not a regular file: remove it and run {build}"
+        return FileProblem(f"{label} is not a regular file", f"remove it and run {build}")
     size = path.stat().st_size
     if size != entry.size:
         progress.skip(entry.path, entry.size, "WRONG SIZE")
-        return f"{label} is corrupted: {size} bytes, the manifest says {entry.size}: delete it and run {build}"
+        return FileProblem(
+            f"{label} is corrupted: {size} bytes, the manifest says {entry.size}", f"delete it and run {build}"
+        )
     progress.begin(entry.path, entry.size)
     actual = sha256_of_file(path, on_chunk=progress.advance)
     if actual != entry.sha256:
         progress.end("CORRUPTED")
-        return f"{label} is corrupted: sha256 {actual}, the manifest says {entry.sha256}: delete it and run {build}"
+        return FileProblem(
+            f"{label} is corrupted: sha256 {actual}, the manifest says {entry.sha256}", f"delete it and run {build}"
+        )
     progress.end("ok")
     return None
 
 
-def _compare_with_lock(manifest: Manifest, lock: Lock) -> list[str]:
+def _compare_with_lock(manifest: Manifest, lock: Lock) -> list[FileProblem]:
     """A bundle is only current if each of its files is what the lock pins now."""
     problems = []
     rebuild = "rebuild the bundle from the current lock file"
@@ -79,10 +85,14 @@ def _compare_with_lock(manifest: Manifest, lock: Lock) -> list[str]:
         try:
             asset = lock.asset(entry.name)
         except KeyError:
-            problems.append(f"{entry.path}: {entry.name} is not in {lock.path}: {rebuild}")
+            problems.append(FileProblem(f"{entry.path}: {entry.name} is not in {lock.path}", rebuild))
             continue
         if isinstance(asset, FileAsset) and asset.sha256 and entry.sha256 != asset.sha256:
-            problems.append(f"{entry.path}: sha256 {entry.sha256} is not the lock's {asset.sha256}: {rebuild}")
+            problems.append(
+                FileProblem(f"{entry.path}: sha256 {entry.sha256} is not the lock's {asset.sha256}", rebuild)
+            )
         if isinstance(asset, ImageAsset) and asset.digest and entry.source != asset.pull_reference:
-            problems.append(f"{entry.path}: made from {entry.source}, the lock pins {asset.pull_reference}: {rebuild}")
+            problems.append(
+                FileProblem(f"{entry.path}: made from {entry.source}, the lock pins {asset.pull_reference}", rebuild)
+            )
     return problems

@@ -29,10 +29,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from weakref import WeakKeyDictionary
 
-from pyinfra.api.exceptions import PyinfraError
 from pyinfra.context import ctx_state
 
-from convecthub.bundle.errors import BundleError
+from convecthub.bundle.errors import BundleError, VerifyError
 from convecthub.bundle.manifest import Manifest
 from convecthub.bundle.verify import verify_bundle
 from convecthub.inventory.model import (
@@ -42,7 +41,7 @@ from convecthub.inventory.model import (
     load_group_data,
 )
 from convecthub.inventory.validate import find_problems
-from convecthub.problems import InventoryError, Problem, merge_same_problems
+from convecthub.problems import InventoryError, Problem, Refused, count, merge_same_problems
 
 DEFER_ENV = "CONVECTHUB_DEFER_CHECK"
 
@@ -86,9 +85,20 @@ def require_valid_inventory(state=None) -> None:
         raise InventoryError(problems)
 
 
-class BundleRefused(PyinfraError):
-    """The provisioner's bundle is missing, incomplete or corrupted. A
-    PyinfraError: the CLI prints the message (naming each file) and exits 1."""
+class BundleRefused(Refused):
+    """The provisioner's bundle is missing, incomplete or corrupted: one row
+    per bad file, each with its fix."""
+
+    @classmethod
+    def heading(cls, problems: list[Problem]) -> str:
+        return f"the bundle is refused ({count(problems, 'problem')}), nothing was changed on any host:"
+
+
+def bundle_problems(bundle_dir: str, error: BundleError) -> list[Problem]:
+    where = f"provisioner, bundle_dir={bundle_dir}"
+    if isinstance(error, VerifyError):
+        return [Problem(where, "bundle_dir", problem.what, problem.fix) for problem in error.problems]
+    return [Problem(where, "bundle_dir", str(error), f"run `python -m convecthub.bundle build {bundle_dir}`")]
 
 
 # One full check of the bundle per run, whichever host asks first.
@@ -113,5 +123,5 @@ def require_verified_bundle(bundle_dir: str, state=None) -> Manifest:
             _bundles_by_state[state] = error
     result = _bundles_by_state[state]
     if isinstance(result, BundleError):
-        raise BundleRefused(f"bundle_dir={bundle_dir}: {result}")
+        raise BundleRefused(bundle_problems(bundle_dir, result))
     return result

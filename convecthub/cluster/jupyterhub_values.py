@@ -64,12 +64,12 @@ def our_values(images: dict, gpu: bool) -> dict:
     return values
 
 
-def protected_overrides(operator_values: dict) -> list:
-    """The operator's values that would undo what the deploy relies on: a
-    protected key set to something else, or a null or non-mapping on its
-    path (Helm deletes a key whose user value is null: an empty `proxy:`
-    would bring the chart's LoadBalancer back)."""
-    problems = []
+def protected_overrides(operator_values: dict) -> list[tuple[str, str]]:
+    """The operator's values that would undo what the deploy relies on, as
+    (dotted key, what is wrong): a protected key set to something else, or a
+    null or non-mapping on its path (Helm deletes a key whose user value is
+    null: an empty `proxy:` would bring the chart's LoadBalancer back)."""
+    problems: list[tuple[str, str]] = []
     for keys, wanted in PROTECTED_VALUES.items():
         tree = operator_values
         for depth, key in enumerate(keys):
@@ -79,9 +79,9 @@ def protected_overrides(operator_values: dict) -> list:
             path = ".".join(keys[: depth + 1])
             if depth == len(keys) - 1:
                 if value != wanted:
-                    problems.append(f"{path}: {value!r} (the deploy needs {wanted!r})")
+                    problems.append((path, f"{value!r} (the deploy needs {wanted!r})"))
             elif not isinstance(value, dict):
-                problem = f"{path}: {value!r} (a mapping is needed: it would drop the deploy's settings under it)"
+                problem = (path, f"{value!r} (a mapping is needed: it would drop the deploy's settings under it)")
                 if problem not in problems:
                     problems.append(problem)
                 break

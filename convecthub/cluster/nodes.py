@@ -18,6 +18,7 @@ from pyinfra.context import ctx_host
 from pyinfra.facts.server import Arch, Hostname
 
 from convecthub.inventory.variables import ROLE_GROUPS
+from convecthub.problems import Problem, Refused
 from facts.network import InterfaceAddresses
 
 # `uname -m` -> the architecture names K3s and image indexes use.
@@ -122,7 +123,9 @@ def private_address(host: Host) -> str:
     iface = host.data.get("my_iface")
     addresses = fact_of(host, InterfaceAddresses).get(iface)
     if not addresses:
-        raise ValueError(f"{host.name}: my_iface={iface!r} has no IPv4 address")
+        raise Refused(
+            [Problem(host.name, "my_iface", f"{iface} has no IPv4 address", "set my_iface to the private interface")]
+        )
     return addresses[0].split("/")[0]
 
 
@@ -138,7 +141,10 @@ def architecture(host: Host) -> str:
     try:
         return ARCHES[machine]
     except KeyError:
-        raise ValueError(f"{host.name}: architecture {machine!r} is not supported (amd64 and arm64 are)") from None
+        unsupported = Problem(
+            host.name, "architecture", f"{machine} is not supported", "run ConvectHub on amd64 or arm64 hosts"
+        )
+        raise Refused([unsupported]) from None
 
 
 def registry_host(inventory) -> Host:

@@ -6,12 +6,12 @@ and the operator's files, never from a node."""
 from pathlib import Path
 
 import yaml
-from pyinfra.api.exceptions import PyinfraError
 
 from convecthub import footprint
 from convecthub.cluster import nodes, tls
 from convecthub.cluster.jupyterhub_values import merged, protected_overrides
 from convecthub.cluster.state import load_or_create_htpasswd, state_file_path
+from convecthub.problems import Problem, Refused, count
 
 
 def _state_dir(data, state) -> Path:
@@ -53,8 +53,12 @@ def registry_credentials(data, state) -> tuple:
     return password, line
 
 
-class JupyterHubValuesRefused(PyinfraError):
+class JupyterHubValuesRefused(Refused):
     """The operator's values undo a setting the deploy is built on."""
+
+    @classmethod
+    def heading(cls, problems: list[Problem]) -> str:
+        return f"the JupyterHub values are refused ({count(problems, 'problem')}), nothing was changed on any host:"
 
 
 def operator_values(data, state, ours: dict) -> dict:
@@ -63,9 +67,7 @@ def operator_values(data, state, ours: dict) -> dict:
     theirs = yaml.safe_load(_read(data.jhub_config_path, state)) or {}
     conflicts = protected_overrides(theirs)
     if conflicts:
-        raise JupyterHubValuesRefused(
-            f"jhub_config_path={data.jhub_config_path}: these values would break the deploy's own "
-            f"settings: {'; '.join(conflicts)}. Fix: remove them from the file (the deploy serves "
-            "JupyterHub through K3s's Traefik on http_port/https_port)."
-        )
+        fix = "remove it from the file (the deploy serves JupyterHub through K3s's Traefik on http_port/https_port)"
+        where = f"jhub_config_path={data.jhub_config_path}"
+        raise JupyterHubValuesRefused([Problem(where, key, message, fix) for key, message in conflicts])
     return merged(ours, theirs)

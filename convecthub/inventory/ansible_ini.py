@@ -38,6 +38,7 @@ from pathlib import Path
 
 from convecthub.inventory.variables import (
     ANSIBLE_TO_PYINFRA,
+    INI_SPELLING,
     LOCAL_FILE_VARIABLES,
     PORT_VARIABLES,
     SECRET_VARIABLES,
@@ -58,11 +59,20 @@ class IniInventory:
     hosts: dict[str, dict]  # host name -> resolved pyinfra host data
     groups: dict[str, list[str]]  # group name -> host names, children included
     problems: list[Problem]
+    # host name -> {pyinfra's name: the Ansible name the file used}
+    spelling: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def pyinfra_groups(self) -> dict[str, list[tuple[str, dict]]]:
-        """Module-level groups for a pyinfra inventory file: lists of (name, data)."""
+        """Module-level groups for a pyinfra inventory file: lists of (name,
+        data), the data carrying how the file spelled its variables."""
 
-        return {group: [(name, self.hosts[name]) for name in names] for group, names in self.groups.items() if names}
+        return {
+            group: [(name, self.host_data(name)) for name in names] for group, names in self.groups.items() if names
+        }
+
+    def host_data(self, name: str) -> dict:
+        spelling = self.spelling.get(name)
+        return {**self.hosts[name], INI_SPELLING: spelling} if spelling else self.hosts[name]
 
 
 @dataclass
@@ -310,18 +320,18 @@ def _resolve(raw: _RawInventory, base_dir: Path | None) -> IniInventory:
     }
 
     hosts: dict[str, dict] = {}
+    spelling: dict[str, dict[str, str]] = {}
     for name in raw.host_order:
         host_groups = sorted(
             (group for group, names in members.items() if name in names),
             key=lambda group: (depths.get(group, 1), group),
         )
-        data = dict(group_values.get(ALL, {}))
-        for group in host_groups:
-            data.update(group_values.get(group, {}))
-        data.update(_host_values(raw, name, base_dir))
-        hosts[name] = data
+        layers = [group_values.get(ALL, {}), *(group_values.get(group, {}) for group in host_groups)]
+        hosts[name] = _layered([*layers, _host_values(raw, name, base_dir)])
+        if INI_SPELLING in hosts[name]:
+            spelling[name] = hosts[name].pop(INI_SPELLING)
 
-    return IniInventory(hosts=hosts, groups=members, problems=raw.problems)
+    return IniInventory(hosts=hosts, groups=members, problems=raw.problems, spelling=spelling)
 
 
 def _valid_children(raw: _RawInventory) -> dict[str, list[str]]:
@@ -422,7 +432,30 @@ def _to_pyinfra(raw: _RawInventory, where: str, settings: list[_Setting], base_d
             )
         spelled_as[key] = setting
         values[key] = convert_value(key, setting.value, base_dir)
+    renamed = {key: setting.key for key, setting in spelled_as.items() if key != setting.key}
+    if renamed:
+        values[INI_SPELLING] = renamed
     return values
+
+
+def _layered(layers: list[dict]) -> dict:
+    """Later layers win (all, groups by depth, the host); each variable keeps
+    the spelling of the layer its value came from."""
+    data: dict = {}
+    spelling: dict[str, str] = {}
+    for layer in layers:
+        written = layer.get(INI_SPELLING, {})
+        for key, value in layer.items():
+            if key == INI_SPELLING:
+                continue
+            data[key] = value
+            if key in written:
+                spelling[key] = written[key]
+            else:
+                spelling.pop(key, None)
+    if spelling:
+        data[INI_SPELLING] = spelling
+    return data
 
 
 def convert_value(key: str, value: str, base_dir: Path | None = None):

@@ -9,9 +9,10 @@ Messages never contain secret values (see SECRET_VARIABLES).
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import yaml
@@ -21,10 +22,12 @@ from convecthub.inventory.model import HostEntry
 from convecthub.inventory.variables import (
     BOOLEAN_VARIABLES,
     CLUSTER_WIDE_VARIABLES,
+    INI_SPELLING,
     LOCAL_FILE_VARIABLES,
     PORT_VARIABLES,
     ROLE_GROUPS,
     SECRET_VARIABLES,
+    as_written,
     known_variables,
 )
 from convecthub.problems import Problem, merge_same_problems
@@ -53,10 +56,23 @@ def find_problems(hosts: Sequence[HostEntry], base_dir: str | Path | None = None
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     problems = list(_group_problems(hosts))
     for host in hosts:
-        problems.extend(_host_problems(host, base))
+        spelling = host.data.get(INI_SPELLING)
+        problems.extend(_as_written(problem, spelling) for problem in _host_problems(host, base))
     problems.extend(_duplicate_address_problems(hosts))
     problems.extend(_cluster_wide_problems(hosts))
     return merge_same_problems(problems)
+
+
+def _as_written(problem: Problem, spelling: Mapping | None) -> Problem:
+    """The problem naming its variable as the INI file did (ansible_ssh_port,
+    not ssh_port), in its fix too unless the fix names both already."""
+    written = as_written(spelling, problem.variable)
+    if written == problem.variable:
+        return problem
+    fix = problem.fix
+    if written not in fix:
+        fix = re.sub(rf"(?<!\w){re.escape(problem.variable)}(?!\w)", written, fix)
+    return dataclasses.replace(problem, variable=written, fix=fix)
 
 
 # The groups

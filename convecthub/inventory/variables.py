@@ -7,6 +7,7 @@ convert and the validator knows what to check. A unit test keeps the two lists
 in step.
 """
 
+from collections.abc import Mapping
 from functools import cache
 
 # What pyinfra itself reads of host data (metadata, not run state).
@@ -105,6 +106,18 @@ ANSIBLE_TO_PYINFRA = {
 }
 
 
+# Host data of an INI inventory's host: pyinfra's name -> the Ansible name the
+# file used (``{"ssh_port": "ansible_ssh_port"}``), so that every message names
+# a variable as the operator wrote it.
+INI_SPELLING = "convecthub_ini_spelling"
+
+
+def as_written(spelling: Mapping | None, variable: str, default: str | None = None) -> str:
+    """The name the operator wrote for ``variable``: its Ansible spelling in
+    an INI inventory, else ``default`` (else the name itself)."""
+    return (spelling or {}).get(variable) or default or variable
+
+
 def pyinfra_variables() -> frozenset[str]:
     """
     Host data names pyinfra itself reads: SSH connector data and the global
@@ -119,4 +132,4 @@ def pyinfra_variables() -> frozenset[str]:
 def known_variables() -> frozenset[str]:
     """Every name a typo check should compare against."""
 
-    return frozenset(CONVECTHUB_VARIABLES) | pyinfra_variables() | frozenset(ANSIBLE_TO_PYINFRA)
+    return frozenset(CONVECTHUB_VARIABLES) | pyinfra_variables() | frozenset(ANSIBLE_TO_PYINFRA) | {INI_SPELLING}

@@ -574,10 +574,11 @@ def test_a_corrupted_bundle_file_on_the_provisioner_is_named_and_nothing_runs(la
     result = pyinfra(lab.inventory, "--json", "-y", "--data", f"bundle_dir={corrupted}", "deploy.py")
     stderr = refused(lab, result)
     assert (
-        f"bundle_dir={corrupted}: bundle {corrupted} is refused: 1 problem(s):\n  - files/jupyterhub-4.4.0.tgz "
-        "(jupyterhub-chart) is corrupted: sha256 "
+        "the bundle is refused (1 problem), nothing was changed on any host:\n\n"
+        f"    provisioner, bundle_dir={corrupted}\n"
+        "        bundle_dir: files/jupyterhub-4.4.0.tgz (jupyterhub-chart) is corrupted: sha256 "
     ) in stderr, stderr[-2000:]
-    assert f"delete it and run `python -m convecthub.bundle build {corrupted}`" in stderr
+    assert f"        fix: delete it and run `python -m convecthub.bundle build {corrupted}`" in stderr
 
 
 def test_jupyterhub_values_overriding_the_proxy_service_type_are_refused(lab):
@@ -589,9 +590,11 @@ def test_jupyterhub_values_overriding_the_proxy_service_type_are_refused(lab):
     )
     stderr = refused(lab, result)
     assert (
-        f"jhub_config_path={values}: these values would break the deploy's own settings: proxy.service.type: "
-        "'LoadBalancer' (the deploy needs 'ClusterIP'). Fix: remove them from the file (the deploy serves "
-        "JupyterHub through K3s's Traefik on http_port/https_port)."
+        "the JupyterHub values are refused (1 problem), nothing was changed on any host:\n\n"
+        f"    jhub_config_path={values}\n"
+        "        proxy.service.type: 'LoadBalancer' (the deploy needs 'ClusterIP')\n"
+        "        fix: remove it from the file (the deploy serves JupyterHub through K3s's Traefik on "
+        "http_port/https_port)"
     ) in stderr
 
 
@@ -838,7 +841,7 @@ def test_a_run_during_which_the_registry_was_stopped_fails_naming_it(lab):
     assert code == 1, run.stderr[-3000:]
     assert "ConvectHub is up" not in run.stderr
     assert re.search(
-        r"\[master\] .*the registry https://10\.213\.90\.\d+:\d+/v2/ does not answer: look at "
+        r"\[master\] .*the registry https://10\.213\.90\.\d+:\d+/v2/ does not answer\. Fix: look at "
         r"`systemctl status docker-registry` and `journalctl -u docker-registry` on master",
         run.stderr,
     ), run.stderr[-3000:]
@@ -1036,7 +1039,7 @@ def test_a_disk_filling_up_during_the_upload_is_named(lab):
     assert any(
         re.search(
             r"no room for bundle file \S+ \([\d.]+ MB\) in /mnt/faults-disk/convecthub/bundle: "
-            r"\d+ MB free there; free space on that filesystem or set convect_workdir",
+            r"\d+ MB free there\. Fix: free space on that filesystem or set convect_workdir",
             line,
         )
         for line in master

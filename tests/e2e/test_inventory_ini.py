@@ -106,7 +106,7 @@ def test_wrong_sudo_password_in_the_ini_is_named_by_host(lab, tmp_path):
     result = run_with_ini(ini, "-y", DEPLOY)
 
     assert result.returncode != 0
-    assert "worker1: sudo failed for SSH user 'vagrant'" in result.stderr
+    assert "    worker1\n        sudo: failed for SSH user 'vagrant'" in result.stderr
     assert "Traceback" not in result.stderr
     assert "wrong-password" not in result.stdout + result.stderr
 

@@ -50,7 +50,7 @@ def bundle(tmp_path):
 def refusal(bundle_dir, **options) -> list[str]:
     with pytest.raises(VerifyError) as refused:
         verify_bundle(bundle_dir, **options)
-    return refused.value.problems
+    return [str(problem) for problem in refused.value.problems]  # as the bundle CLI prints them
 
 
 def test_intact_bundle_passes(bundle):

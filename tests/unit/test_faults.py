@@ -107,8 +107,8 @@ def test_an_upload_without_room_fails_before_it_starts_naming_file_directory_and
     result, bundle = run_room_check(tmp_path, free_bytes=5_000_000, size=12_000_000)
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"no room for bundle file images/hub.tar (12.0 MB) in {bundle}: 5 MB free there; free space on that "
-        "filesystem or set convect_workdir to a larger one, then run the deploy again"
+        f"no room for bundle file images/hub.tar (12.0 MB) in {bundle}: 5 MB free there. Fix: free space on that "
+        "filesystem or set convect_workdir to a larger one, then run the deploy again."
     )
 
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from convecthub.inventory.variables import INI_SPELLING
+
 REPO = Path(__file__).resolve().parents[2]
 PYINFRA = Path(sys.executable).with_name("pyinfra")
 MANUAL_DIR = Path(__file__).parent / "fixtures" / "manual"
@@ -56,6 +58,9 @@ def test_manual_ini_and_prod_inventory_are_the_same_cluster():
         # ... and the INI loader anchors the manual's relative path at the INI
         # file's directory, pyinfra inventories at the directory pyinfra runs in.
         assert ini_data.pop("jhub_config_path") == str(MANUAL_DIR / prod_data.pop("jhub_config_path"))
+
+        # ... and pyinfra gets how the INI spelled its variables (for messages).
+        assert ini_data.pop(INI_SPELLING)["ssh_port"] == "ansible_ssh_port"
 
         assert ini_data == prod_data
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from convecthub.inventory.ansible_ini import ENV_VAR, load_ini, load_ini_from_env, parse_ini
+from convecthub.inventory.variables import INI_SPELLING
 from convecthub.problems import InventoryError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -45,10 +46,22 @@ def test_manual_example_loads_unchanged():
         "worker1": {**common, "ssh_port": 2200, "has_gpu": False},
         "master": {**common, "ssh_port": 2222, "has_gpu": False},
     }
+    # pyinfra gets each host's data with how the file spelled its variables,
+    # so that messages name them as the operator wrote them.
+    spelled = {
+        "ssh_hostname": "ansible_ssh_host",
+        "ssh_key": "ansible_ssh_private_key_file",
+        "ssh_port": "ansible_ssh_port",
+        "ssh_user": "ansible_ssh_user",
+    }
+
+    def data(name):
+        return {**inventory.hosts[name], INI_SPELLING: spelled}
+
     assert inventory.pyinfra_groups() == {
-        "driver": [("master", inventory.hosts["master"])],
-        "worker": [("worker1", inventory.hosts["worker1"]), ("worker2", inventory.hosts["worker2"])],
-        "registry": [("master", inventory.hosts["master"])],
+        "driver": [("master", data("master"))],
+        "worker": [("worker1", data("worker1")), ("worker2", data("worker2"))],
+        "registry": [("master", data("master"))],
     }
 
 

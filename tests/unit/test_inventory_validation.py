@@ -174,6 +174,14 @@ INI_CASES = {
             "name `ip -br addr` shows on the host, e.g. eth1 or ens18.",
         ],
     ),
+    # The INI's own spelling, not pyinfra's (ssh_port), in the message and the fix.
+    "SSH port out of range": (
+        replace(
+            "ansible_ssh_private_key_file={key} my_iface=eth1 has_gpu=true",
+            "ansible_ssh_port=70000 ansible_ssh_private_key_file={key} my_iface=eth1 has_gpu=true",
+        ),
+        [f"worker2: ansible_ssh_port is 70000, outside 1..65535. Fix: {PORT_FIX.format('ansible_ssh_port')}."],
+    ),
     "port that is not a number": (
         add_vars("http_port=80a\n"),
         [f"{ALL_HOSTS}: http_port is the string '80a', not a whole number. Fix: {PORT_FIX.format('http_port')}."],
@@ -323,7 +331,7 @@ INI_CASES = {
             "10.0.0.2 ansible_user=ubuntu ansible_ssh_private_key_file=/nonexistent/id_rsa",
         ),
         [
-            "worker1: ssh_key points at /nonexistent/id_rsa, which does not exist. Fix: create the "
+            "worker1: ansible_ssh_private_key_file points at /nonexistent/id_rsa, which does not exist. Fix: create the "
             "key (ssh-keygen) or correct ssh_key (ansible_ssh_private_key_file in an INI inventory).",
         ],
     ),

@@ -9,6 +9,7 @@ import gevent
 import pytest
 from pyinfra.connectors.util import CommandOutput, OutputLine
 
+from convecthub.inventory.variables import INI_SPELLING
 from convecthub.problems import Problem
 from deploys.preflight import (
     GB,
@@ -136,6 +137,13 @@ def test_sudo_that_could_not_be_tried_says_why():
 
 def test_sudo_not_giving_root():
     assert problems_of(healthy(uid=1000)) == [("master", "sudo", "runs commands as uid 1000, not root", SUDO_FIX)]
+
+
+def test_the_sudo_fix_names_the_password_variable_as_the_ini_wrote_it():
+    spelled = {"my_iface": "eth1", INI_SPELLING: {"_sudo_password": "ansible_sudo_pass"}}
+    facts = HostFacts("worker1", WORKER_ROLES, spelled, uid=None)
+    [(_, _, _, fix)] = problems_of(facts)
+    assert fix.endswith("or set ansible_sudo_pass for this host to its sudo password")
 
 
 # -- OS --------------------------------------------------------------------------
