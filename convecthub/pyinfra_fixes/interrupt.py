@@ -43,6 +43,7 @@ MESSAGE = "--> Interrupted (Ctrl-C): the run stopped here. Run the same command 
 CONTRACT = {
     "pyinfra.api.state.StateStage.Disconnect": "<StateStage.Disconnect: 5>",
     "gevent.pool.Group.kill": "(self, exception=<class 'greenlet.GreenletExit'>, block=True, timeout=None)",
+    "gevent.hub.Hub.NOT_ERROR": "(<class 'greenlet.GreenletExit'>, <class 'SystemExit'>)",
 }
 
 _interrupted = False
@@ -68,7 +69,18 @@ def _end_after_an_interrupt() -> None:
 
 def _stop_operations(state) -> None:
     if state is not None and getattr(state, "pool", None) is not None:
+        _quiet_the_killed_operations()
         state.pool.kill(block=False)
+
+
+def _quiet_the_killed_operations() -> None:
+    """An operation killed in the middle of an upload can die of what the
+    kill broke (paramiko's SFTPError on the half-closed channel) rather than
+    of GreenletExit, and gevent's hub prints that traceback after our
+    message. Once the run is stopped, no operation's error is news: the hub
+    reports none."""
+    hub = gevent.get_hub()
+    hub.NOT_ERROR = (*hub.NOT_ERROR, Exception)
 
 
 def _stop(state) -> None:

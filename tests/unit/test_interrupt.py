@@ -49,3 +49,43 @@ def test_a_run_that_was_not_interrupted_ends_as_usual():
 
     assert result.returncode == 130
     assert "finalized after the run ended" in result.stderr
+
+
+# An operation killed mid-upload that dies of something else than the kill
+# (paramiko's SFTPError on the channel the kill half-closed).
+KILLED_MID_UPLOAD = textwrap.dedent(
+    """
+    import types
+    import gevent, gevent.pool
+    from convecthub.pyinfra_fixes import interrupt
+
+    def upload():
+        try:
+            gevent.sleep(10)
+        except gevent.GreenletExit:
+            raise OSError("SFTPError stand-in: the channel closed under the upload")
+
+    pool = gevent.pool.Pool(2)
+    pool.spawn(upload)
+    gevent.sleep(0)
+    {stop}
+    gevent.sleep(0.2)
+    print("stopped", flush=True)
+    """
+)
+
+
+def stop_with(stop: str) -> subprocess.CompletedProcess:
+    script = KILLED_MID_UPLOAD.format(stop=stop)
+    return subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_an_operation_dying_of_the_kill_prints_no_traceback_after_ctrl_c():
+    result = stop_with("interrupt._stop_operations(types.SimpleNamespace(pool=pool))")
+    assert result.stdout == "stopped\n"
+    assert "Traceback" not in result.stderr and "SFTPError" not in result.stderr, result.stderr
+
+
+def test_without_the_fix_gevent_prints_that_traceback():
+    result = stop_with("pool.kill(block=False)")
+    assert "SFTPError stand-in" in result.stderr and "Traceback" in result.stderr
