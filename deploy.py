@@ -63,7 +63,7 @@ nvidia(
     reboot=host.data.nvidia_reboot,
 )
 
-ca, registry_cert = registry_tls(host.data, state, inventory)
+ca, registry_cert = registry_tls(host.data, state, plan.registry_ip)
 if me.runs_registry:
     password, htpasswd_line = registry_credentials(host.data, state)
     image_registry(

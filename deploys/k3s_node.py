@@ -42,19 +42,6 @@ def k3s_config_yaml(config: dict, writer: str) -> str:
     return header + yaml.safe_dump(config, sort_keys=False)
 
 
-def k3s_files_of(manifest: Manifest, arch: str) -> tuple:
-    """The bundle entries of the K3s binary and of its air-gap images."""
-    binary = images = None
-    for entry in manifest.entries:
-        if entry.kind != "file" or entry.arch not in (arch, "any"):
-            continue
-        if entry.name.startswith("k3s-airgap-images"):
-            images = entry
-        elif entry.name.startswith("k3s-"):
-            binary = entry
-    return binary, images
-
-
 @deploy("K3s binary, images and registry mirrors")
 def k3s_node_files(
     manifest: Manifest,
@@ -66,7 +53,7 @@ def k3s_node_files(
     staging_dir: str,
 ) -> list:
     """Returns the operations after whose change K3s must restart."""
-    binary, images = k3s_files_of(manifest, arch)
+    binary, images = manifest.k3s_binary(arch), manifest.k3s_airgap_images(arch)
     installed_binary = bundle.installed_from_bundle(
         name="K3s binary from the bundle",
         src=posixpath.join(bundle_directory, binary.path),

@@ -42,6 +42,13 @@ class ManifestEntry:
         return arch is None or self.arch in (arch, ANY_ARCH)
 
 
+# The files the deploy looks up by what they are: their asset names in
+# bundle.lock.yaml (tests/unit/test_bundle_lock.py keeps the lock in step).
+K3S_BINARY = "k3s-{arch}"
+K3S_AIRGAP_IMAGES = "k3s-airgap-images-{arch}"
+JUPYTERHUB_CHART = "jupyterhub-chart"
+
+
 @dataclass(frozen=True)
 class Manifest:
     release: str
@@ -60,6 +67,15 @@ class Manifest:
             if entry.name == name and (arch is None or entry.arch in (arch, ANY_ARCH)):
                 return entry
         raise KeyError(name)
+
+    def k3s_binary(self, arch: str) -> ManifestEntry:
+        return self.entry(K3S_BINARY.format(arch=arch), arch)
+
+    def k3s_airgap_images(self, arch: str) -> ManifestEntry:
+        return self.entry(K3S_AIRGAP_IMAGES.format(arch=arch), arch)
+
+    def jupyterhub_chart(self) -> ManifestEntry:
+        return self.entry(JUPYTERHUB_CHART)
 
     def for_roles(self, roles) -> list[ManifestEntry]:
         """Files any of these roles needs (a host with several roles gets the union)."""

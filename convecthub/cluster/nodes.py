@@ -166,5 +166,4 @@ def image_of(manifest, entry_name: str) -> str | None:
 
 def chart_bytes(manifest, bundle_dir: str) -> bytes:
     """The JupyterHub chart archive from the provisioner's (verified) bundle."""
-    (entry,) = [entry for entry in manifest.entries if entry.name == "jupyterhub-chart"]
-    return (Path(bundle_dir) / entry.path).read_bytes()
+    return (Path(bundle_dir) / manifest.jupyterhub_chart().path).read_bytes()

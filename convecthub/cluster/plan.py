@@ -79,6 +79,7 @@ class ClusterPlan:
     agents: tuple
     registry_host: Host
     registry_address: str  # ip:port on the private network
+    registry_ip: str  # the registry host's address on the private network
     first_address: str
     driver_addresses: tuple  # every server's, for the API certificate (tls-san)
     gpu_hosts: tuple
@@ -129,6 +130,7 @@ def make_plan(inventory) -> ClusterPlan:
         agents=tuple(host for host in inventory if "driver" not in nodes.roles_of(host)),
         registry_host=registry,
         registry_address=f"{addresses[registry]}:{registry.data.registry_port}",
+        registry_ip=addresses[registry],
         first_address=addresses[first],
         driver_addresses=tuple(addresses[driver] for driver in drivers),
         gpu_hosts=tuple(host for host in inventory if host.data.get("has_gpu")),

@@ -22,9 +22,10 @@ def _read(path: str, state) -> str:
     return (Path(state.cwd or ".") / Path(path).expanduser()).read_text()
 
 
-def registry_tls(data, state, inventory) -> tuple:
+def registry_tls(data, state, registry_ip: str) -> tuple:
     """(CA, registry certificate): the operator's files when given, else a
-    certificate for the registry's private address signed by the cluster CA."""
+    certificate for the registry's private address (the plan's) signed by the
+    cluster CA."""
     if data.get("registry_tls_cert_file"):
         cert = tls.CertPair(_read(data.registry_tls_cert_file, state), _read(data.registry_tls_key_file, state))
         ca_file = data.get("registry_tls_ca_file")
@@ -32,8 +33,7 @@ def registry_tls(data, state, inventory) -> tuple:
         return ca, cert
     directory = _state_dir(data, state) / "tls"
     ca = tls.ensure_ca(directory)
-    registry = nodes.registry_host(inventory)
-    return ca, tls.ensure_server_cert(directory, "registry", [nodes.private_address(registry)], ca)
+    return ca, tls.ensure_server_cert(directory, "registry", [registry_ip], ca)
 
 
 def front_certificate(data, state, inventory) -> tls.CertPair:

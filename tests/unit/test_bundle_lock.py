@@ -9,6 +9,7 @@ import pytest
 
 from convecthub.bundle.errors import LockError
 from convecthub.bundle.lock import load_lock, parse_lock
+from convecthub.bundle.manifest import JUPYTERHUB_CHART, K3S_AIRGAP_IMAGES, K3S_BINARY
 
 REPO_LOCK = Path(__file__).resolve().parents[2] / "bundle.lock.yaml"
 SHA = "a" * 64
@@ -90,6 +91,14 @@ def test_the_repository_lock_file_is_valid_and_complete():
         assert asset.roles, asset.name
         if asset.kind == "image":
             assert asset.digest is None or asset.pull_reference == f"{asset.repository}@{asset.digest}"
+
+
+def test_the_lock_names_every_file_the_deploy_looks_up_by_what_it_is():
+    lock = load_lock(REPO_LOCK)
+    names = {asset.name for asset in lock.assets if asset.kind == "file"}
+    for arch in ("amd64", "arm64"):
+        assert {K3S_BINARY.format(arch=arch), K3S_AIRGAP_IMAGES.format(arch=arch)} <= names
+    assert JUPYTERHUB_CHART in names
 
 
 def test_repository_lock_pins_k3s_to_the_published_checksums():
