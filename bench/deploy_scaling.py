@@ -40,7 +40,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -303,8 +302,7 @@ def ensure_bundle(bundle_dir: Path, profile: str, docker_client) -> object:
     shutil.rmtree(bundle_dir, ignore_errors=True)
     bundle_dir.mkdir(parents=True)
     log.info("building the %s stand-in bundle in %s", profile, bundle_dir)
-    with tempfile.TemporaryDirectory(dir=WORK) as work:
-        manifest = build_bench_bundle(bundle_dir, profile, docker_client, Path(work))
+    manifest = build_bench_bundle(bundle_dir, profile, docker_client)
     marker.write_text(profile)
     return manifest
 

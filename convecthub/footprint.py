@@ -69,6 +69,8 @@ K3S_LINKS = tuple(f"/usr/local/bin/{name}" for name in ("kubectl", "crictl", "ct
 K3S_ETC = "/etc/rancher"  # holds k3s/ and node/ (the node password)
 K3S_CONFIG_DIR = f"{K3S_ETC}/k3s"
 K3S_CONFIG_FILE = f"{K3S_CONFIG_DIR}/config.yaml"
+# The operator's own K3s settings, read after config.yaml (K3s: "<config>.d").
+K3S_CONFIG_DROPIN_DIR = f"{K3S_CONFIG_FILE}.d"
 K3S_REGISTRIES_FILE = f"{K3S_CONFIG_DIR}/registries.yaml"
 # The CA of the registry and of the HTTPS front (convecthub/cluster/tls.py).
 CLUSTER_CA_FILE = f"{K3S_CONFIG_DIR}/convecthub-ca.crt"

@@ -80,7 +80,9 @@ def traefik_manifest(http_port: int, https_port: int, cert_pem: str, key_pem: st
 
 def device_plugin_manifest(image: str) -> str:
     """NVIDIA's device plugin on nodes labelled as having a GPU, itself run
-    with the nvidia runtime (it must see the driver)."""
+    with the nvidia runtime (it must see the driver). fail-on-init-error is
+    left at upstream's default (true): on a node whose driver does not work
+    the plugin crash-loops, visibly, rather than offering no GPU in silence."""
     labels = {"app.kubernetes.io/name": "nvidia-device-plugin"}
     daemonset = {
         "apiVersion": "apps/v1",
@@ -100,12 +102,14 @@ def device_plugin_manifest(image: str) -> str:
                         {
                             "name": "nvidia-device-plugin",
                             "image": image,
-                            "env": [{"name": "FAIL_ON_INIT_ERROR", "value": "false"}],
                             "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
                             "volumeMounts": [{"name": "device-plugin", "mountPath": fp.DEVICE_PLUGINS_DIR}],
                         }
                     ],
-                    "volumes": [{"name": "device-plugin", "hostPath": {"path": fp.DEVICE_PLUGINS_DIR}}],
+                    # Upstream's type: the kubelet's directory must already be there.
+                    "volumes": [
+                        {"name": "device-plugin", "hostPath": {"path": fp.DEVICE_PLUGINS_DIR, "type": "Directory"}}
+                    ],
                 },
             },
         },

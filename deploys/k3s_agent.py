@@ -13,7 +13,14 @@ JOIN_TIMEOUT = 180
 
 
 def agent_config(token: str, server_url: str, node_ip: str, iface: str, labels: list) -> str:
-    config: dict[str, object] = {"token": token, "server": server_url, "node-ip": node_ip, "flannel-iface": iface}
+    config: dict[str, object] = {
+        "token": token,
+        "server": server_url,
+        "node-ip": node_ip,
+        "flannel-iface": iface,
+        # As on the servers (deploys/k3s_server.py): no public fallback.
+        "disable-default-registry-endpoint": True,
+    }
     if labels:
         config["node-label"] = labels
     return k3s_config_yaml(config, "deploys/k3s_agent.py")

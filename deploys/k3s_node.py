@@ -14,6 +14,8 @@ from pyinfra.operations.util import any_changed
 from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
 from convecthub.images import registries_of
+from convecthub.problems import Problem, Refused
+from facts.k3s import K3sConfigChangedSinceStart, K3sSkippedConfigKeys
 from operations import bundle, files
 
 from .templating import render
@@ -103,4 +105,26 @@ def k3s_service(mode: str, unit: str, config_text: str, restart_on: list, stagin
     systemd.daemon_reload(name=f"Reload systemd for the K3s {mode} unit", _if=unit_file.did_change)
     changed = any_changed(config, unit_file, *restart_on)
     running = host.get_fact(SystemdStatus).get(fp.service(unit), False)
-    return lambda: changed() or not running
+    # The operator's drop-ins count as K3s's settings: a newer one restarts
+    # it (and the start is checked); else what it skipped is refused now.
+    operator_changed = running and host.get_fact(K3sConfigChangedSinceStart, unit=unit)
+    if running and not operator_changed:
+        refuse_skipped_keys(unit)
+    return lambda: changed() or not running or operator_changed
+
+
+def refuse_skipped_keys(unit: str) -> None:
+    """A running K3s server that skipped config keys it does not know runs
+    without what the operator meant: refused before anything changes."""
+    skipped = host.get_fact(K3sSkippedConfigKeys, unit=unit)
+    if skipped:
+        raise Refused([skipped_key(host.name, key) for key in skipped])
+
+
+def skipped_key(name: str, key: str) -> Problem:
+    return Problem(
+        name,
+        key,
+        f"is not a K3s flag: K3s skipped it (its log: Unknown flag --{key} found in config.yaml)",
+        f"correct or remove it in {fp.K3S_CONFIG_DROPIN_DIR}/ (ConvectHub writes {fp.K3S_CONFIG_FILE})",
+    )

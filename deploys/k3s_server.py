@@ -24,6 +24,9 @@ def server_config(
         "flannel-iface": iface,
         "tls-san": tls_sans,
         "write-kubeconfig-mode": "0600",
+        # Air-gapped: a pull that fails on our mirror reports the mirror's
+        # error, not containerd's from the public registry it would try next.
+        "disable-default-registry-endpoint": True,
     }
     if labels:
         config["node-label"] = labels

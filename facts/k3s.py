@@ -1,8 +1,12 @@
-"""Read-only facts about K3s on a node, asked through its own kubectl."""
+"""Read-only facts about K3s on a node: through its own kubectl, and its
+unit's state and log."""
 
 import json
+import shlex
 
 from pyinfra.api import FactBase
+
+from convecthub import footprint as fp
 
 
 class K3sNodes(FactBase[dict[str, dict[str, str]] | None]):
@@ -27,3 +31,49 @@ class K3sNodes(FactBase[dict[str, dict[str, str]] | None]):
         except ValueError:
             return None
         return {item["metadata"]["name"]: item["metadata"].get("labels", {}) for item in items}
+
+
+def _invocation_log(unit: str) -> str:
+    """Shell: the log of the unit's current run only (nothing when it is not running)."""
+    return (
+        f"id=$(systemctl show -p InvocationID --value {shlex.quote(unit)} 2>/dev/null); "
+        '[ -z "$id" ] || journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID="$id" 2>/dev/null'
+    )
+
+
+class K3sSkippedConfigKeys(FactBase[list[str]]):
+    """
+    The config keys the running K3s unit skipped as unknown (a server logs
+    ``Unknown flag --<key> found in config.yaml, skipping`` and runs on
+    without them); ``[]`` when none or not running:
+
+    .. code:: python
+
+        ["flanel-iface"]
+    """
+
+    default = list
+
+    def command(self, unit: str) -> str:
+        return f"{{ {_invocation_log(unit)}; }} | grep -o 'Unknown flag --[^ ]* found in config' | sort -u; true"
+
+    def process(self, output):
+        return [line.split("--", 1)[1].split(" ", 1)[0] for line in output if "--" in line]
+
+
+class K3sConfigChangedSinceStart(FactBase[bool]):
+    """
+    Whether a file in K3s's drop-in directory (``config.yaml.d``), or the
+    directory itself (a file removed), is newer than the unit's start: K3s
+    reads it only when it starts. False when the unit is not running.
+    """
+
+    def command(self, unit: str) -> str:
+        return (
+            f"start=$(systemctl show -p ActiveEnterTimestamp --value --timestamp=unix {shlex.quote(unit)} "
+            '2>/dev/null); [ -n "$start" ] && '
+            f'find {fp.K3S_CONFIG_DROPIN_DIR} -maxdepth 1 -newermt "$start" 2>/dev/null | head -n 1; true'
+        )
+
+    def process(self, output):
+        return any(line.strip() for line in output)

@@ -12,6 +12,10 @@ from operations.failure import failure
 # Seconds between two checks of a wait: a check is a short command (kubectl,
 # curl), and every second more to notice readiness is a second more of deploy.
 POLL_SECONDS = 1
+# Exits after the deploy's start before a start counts as failed (RestartSec=5s).
+CRASHES = 3
+# Lines of a unit's log shown when it failed to get ready.
+LOG_LINES = 25
 
 
 def _wait(check: str, timeout: int, what: str, fix: str) -> str:
@@ -37,7 +41,33 @@ def restarted_and_ready(unit: str, ready_check: str, timeout: int, fix: str):
     what to look at.
     """
     yield StringCommand("systemctl enable --quiet", unit, "&& systemctl restart --no-block", unit)
-    yield StringCommand(_wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s", fix))
+    # systemd zeroes NRestarts on this start: a unit that exits again and
+    # again will not get ready; say so at once, with its log.
+    crashing = f'[ "$(systemctl show -p NRestarts --value {unit})" -ge {CRASHES} ]'
+    loop = f"until {ready_check}; do sleep {POLL_SECONDS}; if {crashing}; then exit 3; fi; done"
+    log = f"journalctl -u {unit} -n {LOG_LINES} --no-pager -o cat >&2"
+    yield StringCommand(
+        f"timeout {int(timeout)} sh -c {shlex.quote(loop)}; status=$?; "
+        f"if [ $status -eq 3 ]; then {log}; "
+        + failure(f"{unit} on {host.name} keeps exiting (its last log lines are above)", fix)
+        + f"; elif [ $status -ne 0 ]; then {log}; "
+        + failure(f"{unit} on {host.name} not ready after {timeout}s (its last log lines are above)", fix)
+        + "; fi"
+    )
+    # A server skips a config key it does not know with only a warning:
+    # the run fails on it, naming the key.
+    skipped = (
+        f"id=$(systemctl show -p InvocationID --value {unit}); "
+        "journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=\"$id\" | grep 'Unknown flag --'"
+    )
+    yield StringCommand(
+        f"if {skipped} >&2; then "
+        + failure(
+            f"K3s on {host.name} skipped config keys it does not know (above)",
+            f"correct or remove them in {fp.K3S_CONFIG_DROPIN_DIR}/",
+        )
+        + "; fi"
+    )
 
 
 @operation(is_idempotent=False, idempotent_notice="waits each time it runs (changes nothing): guard it with _if")

@@ -231,6 +231,37 @@ def test_no_secret_is_on_a_command_line_or_in_a_world_readable_file(lab):
         assert output.strip() == "", f"a secret is visible on {node}: {output[:300]}"
 
 
+# K3s reads every /etc/rancher/k3s/config.yaml.d/*.yaml after config.yaml
+# (docs/contracts.md 1.3). A server skips a key it does not know with
+# "Unknown flag --<key> found in config.yaml, skipping"; an agent's flag
+# parser refuses it; flannel-iface must name an interface that exists.
+DROP_IN = "/etc/rancher/k3s/config.yaml.d/50-operator.yaml"
+
+
+@pytest.mark.parametrize(
+    "node, text, named",
+    [
+        ("master", "kubelet-arg+:\n  - max-pods=120\nflanel-iface: eth1\n", "Unknown flag --flanel-iface"),
+        ("worker1", "flanel-iface: eth1\n", "flag provided but not defined: -flanel-iface"),
+        ("worker1", "flannel-iface: eth9\n", "unable to find interface eth9 (flannel-iface)"),
+    ],
+    ids=["misspelt key on a server", "misspelt key on an agent", "flannel-iface naming a missing interface"],
+)
+def test_a_bad_k3s_config_drop_in_fails_the_run_naming_the_host_and_the_key(lab, node, text, named):
+    plant = f"mkdir -p {DROP_IN.rsplit('/', 1)[0]} && printf '%s' '{text}' > {DROP_IN}"
+    assert exec_on(lab, node, ["sh", "-c", plant])[0] == 0
+    try:
+        result = run_pyinfra(lab.inventory, "--json", "-y", "deploy.py", check=False)
+        assert result.returncode != 0, "a bad drop-in passed the deploy"
+        failing = [line for line in result.stderr.splitlines() if f"[{node}]" in line]
+        assert any(named in line for line in failing), "\n".join(failing[-30:])
+    finally:
+        exec_on(lab, node, ["rm", "-f", DROP_IN])
+    # Without it, the next deploy restarts K3s with the right settings.
+    totals = deploy_totals(lab.inventory, "deploy.py")
+    assert totals["error"] == 0
+
+
 def _single_file_tar(name: str, content: bytes) -> bytes:
     import io
     import tarfile

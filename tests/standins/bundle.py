@@ -29,6 +29,7 @@ from convecthub.bundle.manifest import Manifest, ManifestEntry, write_manifest
 from convecthub.bundle.progress import NullProgress
 from tests.standins.chart import VALUES_KEYS, write_standin_chart
 from tests.standins.images import build_standin_image
+from tests.standins.k3s.build import K3S_STANDIN, write_k3s_standin
 from tests.standins.padding import write_padding
 
 REPO_LOCK = Path(__file__).resolve().parents[2] / "bundle.lock.yaml"
@@ -102,6 +103,10 @@ def _is_k3s_binary(item: BundleItem) -> bool:
 def _write_k3s(destination: Path, item: BundleItem, executable, padding: int) -> None:
     if executable is None:
         _write_placeholder(destination, item, padding, script=True)
+        return
+    if Path(executable).resolve() == K3S_STANDIN:
+        # Self-contained, as the real static binary: nodes need no PyYAML.
+        write_k3s_standin(destination, size=padding or None)
         return
     shutil.copyfile(executable, destination)
     if padding:
