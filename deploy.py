@@ -96,9 +96,10 @@ else:
 
 if me.runs_jupyterhub:
     front = front_certificate(host.data, state, inventory)
+    chart = nodes.chart_bytes(manifest, host.data.bundle_dir)
     jupyterhub(
-        chart=nodes.chart_bytes(manifest, host.data.bundle_dir),
-        values=operator_values(host.data, state, our_values(nodes.images_by_entry(manifest), plan.any_gpu)),
+        chart=chart,
+        values=operator_values(host.data, state, our_values(nodes.images_by_entry(manifest), plan.any_gpu), chart),
         http_port=host.data.http_port,
         https_port=host.data.https_port,
         cert_pem=front.cert_pem,

@@ -3,7 +3,14 @@ operator's merged over them, and the check that refuses operator values that
 would undo ours. Pure data: computed on the provisioner, before any host."""
 
 import copy
+import io
+import json
+import tarfile
 from typing import Any
+
+import yaml
+
+from convecthub.cluster.json_schema import schema_errors
 
 NAMESPACE = "convecthub"
 RELEASE = "jupyterhub"
@@ -88,6 +95,35 @@ def protected_overrides(operator_values: dict) -> list[tuple[str, str]]:
             else:
                 tree = value
     return problems
+
+
+def chart_defaults_and_schema(chart: bytes) -> tuple[dict, dict | None]:
+    """The chart archive's own values.yaml and values.schema.json (None when
+    it ships no schema: Helm then checks nothing either)."""
+    defaults: dict = {}
+    schema = None
+    with tarfile.open(fileobj=io.BytesIO(chart), mode="r:gz") as archive:
+        for member in archive.getmembers():
+            parts = member.name.split("/")
+            if len(parts) != 2 or not member.isfile():
+                continue  # only the chart's own files, not its subcharts'
+            stream = archive.extractfile(member)
+            if stream is None:
+                continue
+            if parts[1] == "values.yaml":
+                defaults = yaml.safe_load(stream) or {}
+            elif parts[1] == "values.schema.json":
+                schema = json.load(stream)
+    return defaults, schema
+
+
+def schema_problems(values: dict, chart: bytes) -> list[tuple[str, str]]:
+    """What `helm install` would refuse: the chart's defaults with ``values``
+    over them, against the chart's values.schema.json; every error at once."""
+    defaults, schema = chart_defaults_and_schema(chart)
+    if schema is None:
+        return []
+    return list(schema_errors(merged(defaults, values), schema))
 
 
 def merged(ours: dict, theirs: dict) -> dict:

@@ -9,7 +9,7 @@ import yaml
 
 from convecthub import footprint
 from convecthub.cluster import nodes, tls
-from convecthub.cluster.jupyterhub_values import merged, protected_overrides
+from convecthub.cluster.jupyterhub_values import merged, protected_overrides, schema_problems
 from convecthub.cluster.state import load_or_create_htpasswd, state_file_path
 from convecthub.problems import Problem, Refused, count
 
@@ -61,13 +61,22 @@ class JupyterHubValuesRefused(Refused):
         return f"the JupyterHub values are refused ({count(problems, 'problem')}), nothing was changed on any host:"
 
 
-def operator_values(data, state, ours: dict) -> dict:
+def operator_values(data, state, ours: dict, chart: bytes) -> dict:
     """Our values with the operator's (jhub_config_path) merged over them;
-    refused, naming each key, where they would undo what the deploy relies on."""
+    refused, naming each key, where they would undo what the deploy relies
+    on, or where the chart's values.schema.json refuses them (as `helm
+    install` would, on the cluster, long after the hosts changed)."""
     theirs = yaml.safe_load(_read(data.jhub_config_path, state)) or {}
+    where = f"jhub_config_path={data.jhub_config_path}"
     conflicts = protected_overrides(theirs)
     if conflicts:
         fix = "remove it from the file (the deploy serves JupyterHub through K3s's Traefik on http_port/https_port)"
-        where = f"jhub_config_path={data.jhub_config_path}"
         raise JupyterHubValuesRefused([Problem(where, key, message, fix) for key, message in conflicts])
-    return merged(ours, theirs)
+    values = merged(ours, theirs)
+    refused = schema_problems(values, chart)
+    if refused:
+        fix = (
+            "correct it in the file: the chart's values.schema.json (Zero to JupyterHub's reference) says what it takes"
+        )
+        raise JupyterHubValuesRefused([Problem(where, key or "(the values)", message, fix) for key, message in refused])
+    return values

@@ -598,6 +598,18 @@ def test_jupyterhub_values_overriding_the_proxy_service_type_are_refused(lab):
     ) in stderr
 
 
+def test_jupyterhub_values_the_charts_schema_refuses_are_refused_before_any_host_changes(lab):
+    # `helm install` would refuse them on the cluster, after every host changed.
+    values = lab.work / "jupyterhub-misspelt.yaml"
+    values.write_text("hub:\n  baseurl: /jhub/\n")
+    override = {"jhub_config_path": str(values)}
+    result = pyinfra(
+        inventory(lab, "jhub-schema", {"master": override, "worker1": override}), "--json", "-y", "deploy.py"
+    )
+    stderr = refused(lab, result)
+    assert "        hub.baseurl: is not a value the chart knows" in stderr, stderr[-2000:]
+
+
 # -- 2. an undisturbed deploy: the reference state, and no secret in sight --------
 
 
@@ -658,8 +670,9 @@ def world_readable_files_holding(lab, node, secrets: dict) -> str:
 
 
 REGISTRY_SCRIPT = r"""
-import json, netrc, ssl, urllib.request, yaml
-address = yaml.safe_load(open("/etc/docker/registry/config.yml"))["http"]["addr"]
+import json, netrc, re, ssl, urllib.request
+# The node has no PyYAML (nor does a fresh Ubuntu server): `addr:` under `http:`.
+address = re.search(r"^\s+addr:\s*['"]?([^'"\s]+)", open("/etc/docker/registry/config.yml").read(), re.M).group(1)
 login, _, password = netrc.netrc("/etc/convecthub/registry-client/netrc").authenticators(address.split(":")[0])
 context = ssl.create_default_context(cafile="/etc/convecthub/registry-client/ca.crt")
 manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()

@@ -4,12 +4,20 @@ It has the real chart's name and version and the real values keys for the
 images (hub.image, proxy.chp.image, singleuser.image), so whatever reads the
 chart's images (the deploy, the K3s stand-in) sees what it would see in the
 real one. It renders nothing: its only template is a NOTES.txt.
+
+It ships a values.schema.json, as the real chart does, at least as strict as
+Zero to JupyterHub 4.4.0's (docs/contracts.md section 3) for every key the
+deploy or the lab's values set, and stricter elsewhere: a key it does not
+list is refused (the real schema lists many more). Its values.yaml carries
+the upstream defaults the schema requires (userScheduler's plugins,
+cloudMetadata's ip).
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 import tarfile
 from pathlib import Path
 
@@ -26,11 +34,86 @@ VALUES_KEYS = {
 APP_VERSION = {"4.4.0": "5.5.0"}  # chart version -> JupyterHub version it ships
 
 
+def _closed(properties: dict, required: tuple = ()) -> dict:
+    """An object schema that allows no other keys (additionalProperties: false)."""
+    schema = {"type": "object", "additionalProperties": False, "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+_IMAGE = _closed(
+    {
+        "name": {"type": "string"},
+        "tag": {"type": "string"},
+        "pullPolicy": {"enum": [None, "", "IfNotPresent", "Always", "Never"]},
+        "pullSecrets": {"type": "array"},
+    },
+    required=("name", "tag"),
+)
+_ENABLED = _closed({"enabled": {"type": "boolean"}}, required=("enabled",))
+
+# Zero to JupyterHub 4.4.0's jupyterhub/values.schema.yaml, for the keys the
+# deploy and the lab set (each type, enum and requirement as upstream's).
+VALUES_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    **_closed(
+        {
+            "hub": _closed({"config": {"type": "object"}, "baseUrl": {"type": "string"}, "image": _IMAGE}),
+            "proxy": _closed(
+                {
+                    "service": _closed({"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]}}),
+                    "https": _closed({"enabled": {"type": ["boolean", "null"]}}),
+                    "chp": _closed({"image": _IMAGE, "resources": {"type": "object"}}),
+                }
+            ),
+            "singleuser": _closed(
+                {
+                    "image": _IMAGE,
+                    "cloudMetadata": _closed(
+                        {"blockWithIptables": {"type": "boolean"}, "ip": {"type": "string"}},
+                        required=("blockWithIptables", "ip"),
+                    ),
+                    "profileList": {"type": "array"},
+                }
+            ),
+            "prePuller": _closed({"hook": _ENABLED, "continuous": _ENABLED}),
+            "scheduling": _closed(
+                {
+                    "userScheduler": _closed(
+                        {
+                            "enabled": {"type": "boolean"},
+                            "plugins": {"type": "object"},
+                            "pluginConfig": {"type": "array"},
+                            "logLevel": {"type": "integer"},
+                        },
+                        required=("enabled", "plugins", "pluginConfig", "logLevel"),
+                    )
+                }
+            ),
+            "ingress": _closed(
+                {
+                    "enabled": {"type": "boolean"},
+                    "ingressClassName": {"type": ["string", "null"]},
+                    "tls": {"type": "array"},
+                    "hosts": {"type": "array"},
+                    "annotations": {"type": "object"},
+                },
+                required=("enabled",),
+            ),
+        }
+    ),
+}
+
+
 def chart_values(images: dict[str, str]) -> dict:
     """values.yaml content: asset name -> 'repository:tag' placed at the real keys."""
     values: dict = {
         "prePuller": {"hook": {"enabled": False}, "continuous": {"enabled": False}},
-        "scheduling": {"userScheduler": {"enabled": False}},
+        # Upstream's defaults for what its schema requires (values.yaml, 4.4.0).
+        "scheduling": {"userScheduler": {"enabled": False, "plugins": {}, "pluginConfig": [], "logLevel": 4}},
+        "singleuser": {"cloudMetadata": {"blockWithIptables": True, "ip": "169.254.169.254"}},
+        "ingress": {"enabled": False},
     }
     for asset_name, keys in VALUES_KEYS.items():
         if asset_name not in images:
@@ -61,6 +144,7 @@ def write_standin_chart(path: str | Path, *, version: str, images: dict[str, str
             "# STANDIN values: the image keys of the real chart, nothing else.\n"
             + yaml.safe_dump(chart_values(images), sort_keys=False)
         ).encode(),
+        "jupyterhub/values.schema.json": json.dumps(VALUES_SCHEMA, indent=2).encode(),
         "jupyterhub/templates/NOTES.txt": b"STANDIN chart: nothing was deployed.\n",
         "jupyterhub/STANDIN": b"This chart is a test stand-in made by tests/standins/chart.py.\n",
     }

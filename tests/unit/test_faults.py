@@ -12,6 +12,7 @@ import pytest
 from convecthub.cluster.jupyterhub_values import our_values
 from convecthub.cluster.provisioner import JupyterHubValuesRefused, operator_values
 from deploys.preflight import GB, HostFacts, check_host
+from tests.standins.chart import write_standin_chart
 
 OURS = our_values({"jupyterhub-hub": "quay.io/jupyterhub/k8s-hub:4.4.0"}, gpu=False)
 
@@ -19,7 +20,9 @@ OURS = our_values({"jupyterhub-hub": "quay.io/jupyterhub/k8s-hub:4.4.0"}, gpu=Fa
 def values_from(tmp_path, text):
     path = tmp_path / "jupyterhub.yaml"
     path.write_text(text)
-    return operator_values(SimpleNamespace(jhub_config_path=str(path)), SimpleNamespace(cwd=str(tmp_path)), OURS)
+    chart = write_standin_chart(tmp_path / "jupyterhub-4.4.0.tgz", version="4.4.0", images={}).read_bytes()
+    data = SimpleNamespace(jhub_config_path=str(path))
+    return operator_values(data, SimpleNamespace(cwd=str(tmp_path)), OURS, chart)
 
 
 def test_overriding_the_proxy_service_type_is_refused_naming_the_key(tmp_path):
