@@ -36,7 +36,9 @@ from convecthub.pyinfra_fixes.sudo import (
 
 DEFAULT_STATE_DIR = ".convecthub"
 STATE_FILE_NAME = "state.json"
-TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
+# token_hex(32): 64 characters, 256 bits. Hex, so it never starts with K10,
+# which K3s would parse as a full token and refuse ("invalid token format").
+TOKEN_BYTES = 32
 
 
 def state_file_path(state_dir: str | None = None, cwd: str | os.PathLike | None = None) -> Path:
@@ -54,7 +56,7 @@ def load_or_create_secret(path: Path, name: str) -> str:
     value = state.get(name)
     if isinstance(value, str) and value:
         return value
-    state[name] = secrets.token_urlsafe(TOKEN_BYTES)
+    state[name] = secrets.token_hex(TOKEN_BYTES)
     _write_state(path, state)
     return state[name]
 

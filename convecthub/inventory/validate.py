@@ -335,6 +335,10 @@ def _yaml_kind(content) -> str:
     return "scalar"
 
 
+# docs/contracts.md 1.4: K3s parses any token starting with this as a full one.
+K3S_FULL_TOKEN_PREFIX = "K10"
+
+
 def _token_problems(host: HostEntry):
     token = host.data.get("convect_token")
     if token is None:
@@ -345,6 +349,13 @@ def _token_problems(host: HostEntry):
         message = "is the manual's example value, which anyone can read"
     elif len(token) < MIN_TOKEN_LENGTH:
         message = f"is shorter than {MIN_TOKEN_LENGTH} characters"
+    elif token.startswith(K3S_FULL_TOKEN_PREFIX):
+        # K3s: a token starting with K10 is a full token,
+        # K10<CA sha256>::<user>:<password>; any other is refused.
+        message = (
+            f"starts with {K3S_FULL_TOKEN_PREFIX}, which K3s reads as a full token "
+            "(K10<CA hash>::server:<secret>) and refuses as 'invalid token format'"
+        )
     else:
         return
     yield Problem(host.name, "convect_token", message, TOKEN_FIX)

@@ -39,6 +39,8 @@ def test_token_is_generated_once_private_and_reused(tmp_path):
 
     assert first == second
     assert len(first) >= 43
+    # Lowercase hex: never the K10 prefix K3s parses as a full token.
+    assert set(first) <= set("0123456789abcdef")
     assert mode(path.parent) == 0o700
     assert mode(path) == 0o600
     assert json.loads(path.read_text()) == {"convect_token": first}

@@ -311,6 +311,14 @@ INI_CASES = {
         replace("convect_token={token}", "convect_token=short-secret-1"),
         [f"{ALL_HOSTS}: convect_token is shorter than 32 characters. Fix: {TOKEN_FIX}."],
     ),
+    # K3s parses a token starting with K10 as K10<CA hash>::<user>:<password>.
+    "token K3s would read as a full one": (
+        replace("convect_token={token}", "convect_token=K10" + "f" * 40),
+        [
+            f"{ALL_HOSTS}: convect_token starts with K10, which K3s reads as a full token (K10<CA hash>::server:"
+            f"<secret>) and refuses as 'invalid token format'. Fix: {TOKEN_FIX}."
+        ],
+    ),
     "tokens differ between hosts": (
         replace("has_gpu=true", "has_gpu=true convect_token=another-secret-token-abcdefghijklmnopqrstu"),
         [
