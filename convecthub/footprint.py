@@ -71,12 +71,17 @@ K3S_CONFIG_DIR = f"{K3S_ETC}/k3s"
 K3S_CONFIG_FILE = f"{K3S_CONFIG_DIR}/config.yaml"
 # The operator's own K3s settings, read after config.yaml (K3s: "<config>.d").
 K3S_CONFIG_DROPIN_DIR = f"{K3S_CONFIG_FILE}.d"
+# The full token of joining servers and agents (token-file), 0600: with the
+# CA's hash in it, they check the first server's CA before trusting it.
+K3S_JOIN_TOKEN_FILE = f"{K3S_CONFIG_DIR}/join-token"
 K3S_REGISTRIES_FILE = f"{K3S_CONFIG_DIR}/registries.yaml"
 # The CA of the registry and of the HTTPS front (convecthub/cluster/tls.py).
 CLUSTER_CA_FILE = f"{K3S_CONFIG_DIR}/convecthub-ca.crt"
 K3S_DATA_DIR = "/var/lib/rancher/k3s"
 K3S_IMAGES_DIR = f"{K3S_DATA_DIR}/agent/images"
 K3S_MANIFESTS_DIR = f"{K3S_DATA_DIR}/server/manifests"
+# K3s's first server writes the full token here: K10<CA sha256>::server:<secret>.
+K3S_SERVER_TOKEN_FILE = f"{K3S_DATA_DIR}/server/token"
 KUBELET_DIR = "/var/lib/kubelet"
 DEVICE_PLUGINS_DIR = f"{KUBELET_DIR}/device-plugins"
 # What K3s, the kubelet and flannel keep beside their data directory.

@@ -7,14 +7,15 @@ from convecthub import footprint as fp
 from convecthub.cluster.plan import ClusterPlan, NodePlan
 from operations import k3s
 
-from .k3s_node import k3s_config_yaml, k3s_service
+from .k3s_node import join_token_written, k3s_config_yaml, k3s_service
 
 JOIN_TIMEOUT = 180
 
 
-def agent_config(token: str, server_url: str, node_ip: str, iface: str, labels: list) -> str:
+def agent_config(server_url: str, node_ip: str, iface: str, labels: list) -> str:
     config: dict[str, object] = {
-        "token": token,
+        # The full token, which pins the first server's CA (join_token_written).
+        "token-file": fp.K3S_JOIN_TOKEN_FILE,
         "server": server_url,
         "node-ip": node_ip,
         "flannel-iface": iface,
@@ -36,9 +37,10 @@ def k3s_agent(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, s
     + restart_on: operations after whose change K3s must restart (k3s_node_files)
     """
     config_text = agent_config(
-        token=token, server_url=plan.api_url, node_ip=node.address, iface=node.iface, labels=list(node.labels)
+        server_url=plan.api_url, node_ip=node.address, iface=node.iface, labels=list(node.labels)
     )
-    restart = k3s_service("agent", fp.K3S_AGENT_UNIT, config_text, restart_on, staging_dir)
+    token_file = join_token_written(plan, token, staging_dir)
+    restart = k3s_service("agent", fp.K3S_AGENT_UNIT, config_text, [*restart_on, token_file], staging_dir)
     api = plan.api_url
     k3s.wait_until(
         name="The first driver's API is reachable from this agent",

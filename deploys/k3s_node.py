@@ -8,15 +8,18 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files as pyinfra_files
-from pyinfra.operations import systemd
+from pyinfra.operations import python, server, systemd
 from pyinfra.operations.util import any_changed
 
 from convecthub import footprint as fp
 from convecthub.bundle.manifest import Manifest
+from convecthub.cluster import nodes
+from convecthub.cluster.plan import ClusterPlan, full_token
 from convecthub.images import registries_of
 from convecthub.problems import Problem, Refused
-from facts.k3s import K3sConfigChangedSinceStart, K3sSkippedConfigKeys
+from facts.k3s import K3sClusterCaHash, K3sConfigChangedSinceStart, K3sSkippedConfigKeys
 from operations import bundle, files
+from operations.failure import failure
 
 from .templating import render
 
@@ -111,6 +114,50 @@ def k3s_service(mode: str, unit: str, config_text: str, restart_on: list, stagin
     if running and not operator_changed:
         refuse_skipped_keys(unit)
     return lambda: changed() or not running or operator_changed
+
+
+def join_token_written(plan: ClusterPlan, secret: str, staging_dir: str):
+    """The full token of a joining server or agent (K10<CA hash>::server:
+    <secret>, 0600), so that K3s checks the first server's CA by its hash
+    before trusting it (with the bare secret it would trust whatever CA
+    answers first). The hash comes from the first server over SSH: in the
+    plan when the cluster exists; on the first deploy, read once that server
+    has started (this operation runs after its start)."""
+    if plan.ca_hash:
+        return files.content(
+            name="K3s join token (pins the cluster CA)",
+            dest=fp.K3S_JOIN_TOKEN_FILE,
+            text=f"{plan.join_token(secret)}\n",
+            mode="600",
+            staging_dir=staging_dir,
+        )
+    first = plan.first_driver
+
+    def from_the_first_server() -> None:
+        # No arguments: pyinfra may print a callback's arguments; the secret stays out.
+        ca_hash = nodes.fact_of(first, K3sClusterCaHash, when="started")
+        if not ca_hash:
+            server.shell(
+                name="The first server's token",
+                commands=[
+                    failure(
+                        f"{first.name} has no {fp.K3S_SERVER_TOKEN_FILE}: its K3s server did not start",
+                        f"look at `journalctl -u {fp.K3S_SERVER_UNIT}` on {first.name}",
+                    )
+                ],
+            )
+            return
+        files.content(
+            name="K3s join token (pins the cluster CA)",
+            dest=fp.K3S_JOIN_TOKEN_FILE,
+            text=f"{full_token(ca_hash, secret)}\n",
+            mode="600",
+            staging_dir=staging_dir,
+        )
+
+    return python.call(
+        name="K3s join token from the first server (pins the cluster CA)", function=from_the_first_server
+    )
 
 
 def refuse_skipped_keys(unit: str) -> None:

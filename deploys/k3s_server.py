@@ -10,7 +10,7 @@ from convecthub import footprint as fp
 from convecthub.cluster.plan import ClusterPlan, NodePlan
 from operations import k3s
 
-from .k3s_node import k3s_config_yaml, k3s_service
+from .k3s_node import join_token_written, k3s_config_yaml, k3s_service
 
 API_TIMEOUT = 300
 
@@ -18,8 +18,14 @@ API_TIMEOUT = 300
 def server_config(
     token: str, node_ip: str, iface: str, tls_sans: list, labels: list, join_url: str | None, cluster_init: bool
 ) -> str:
+    """The first server holds the cluster's secret (`token`); a joining one
+    takes the full token from a file, which pins the CA of the server it
+    joins (join_token_written)."""
+    credentials: dict[str, object] = (
+        {"token-file": fp.K3S_JOIN_TOKEN_FILE, "server": join_url} if join_url else {"token": token}
+    )
     config: dict[str, object] = {
-        "token": token,
+        **credentials,
         "node-ip": node_ip,
         "flannel-iface": iface,
         "tls-san": tls_sans,
@@ -32,8 +38,6 @@ def server_config(
         config["node-label"] = labels
     if cluster_init:
         config["cluster-init"] = True
-    if join_url:
-        config["server"] = join_url
     return k3s_config_yaml(config, "deploys/k3s_server.py")
 
 
@@ -56,7 +60,7 @@ def k3s_server(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, 
         join_url=None if is_first else plan.api_url,
         cluster_init=plan.ha and is_first,
     )
-    restart = k3s_service("server", fp.K3S_SERVER_UNIT, config_text, restart_on, staging_dir)
+    started = k3s_service("server", fp.K3S_SERVER_UNIT, config_text, restart_on, staging_dir)
     ready: dict[str, Any] = dict(
         unit=fp.K3S_SERVER_UNIT,
         ready_check="k3s kubectl get --raw /readyz >/dev/null 2>&1",
@@ -65,7 +69,14 @@ def k3s_server(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, 
     )
     # Every driver walks through both operations (a no-op where it is not
     # its turn), which orders the first server before the joining ones.
-    k3s.restarted_and_ready(name="Start the first K3s server", **ready, _if=lambda: is_first and restart())
+    k3s.restarted_and_ready(name="Start the first K3s server", **ready, _if=lambda: is_first and started())
+    restart = started
+    if not is_first:
+        token_file = join_token_written(plan, token, staging_dir)
+
+        def restart() -> bool:
+            return started() or token_file.did_change()
+
     k3s.restarted_and_ready(
         name="Start the other K3s servers, one at a time",
         **ready,

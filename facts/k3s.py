@@ -77,3 +77,25 @@ class K3sConfigChangedSinceStart(FactBase[bool]):
 
     def process(self, output):
         return any(line.strip() for line in output)
+
+
+class K3sClusterCaHash(FactBase[str | None]):
+    """
+    The sha256 of the cluster CA, from the full token K3s's server writes
+    (``K10<hash>::server:<secret>``); None where there is none yet. Only the
+    hash leaves the node: it is public (anyone can hash ``/cacerts``), the
+    secret is not read.
+
+    + when: any word; a new one asks again instead of taking the answer
+      cached earlier in the run (before the server had started)
+    """
+
+    def command(self, when: str = "planned") -> str:
+        return (
+            f"sed -n 's/^K10\\([0-9a-f]\\{{64\\}}\\)::.*/\\1/p' {fp.K3S_SERVER_TOKEN_FILE} 2>/dev/null "
+            "| head -n 1; true"
+        )
+
+    def process(self, output):
+        value = "".join(output).strip()
+        return value or None

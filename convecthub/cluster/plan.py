@@ -23,6 +23,7 @@ from pyinfra.api import Host
 
 from convecthub import footprint
 from convecthub.cluster import nodes
+from facts.k3s import K3sClusterCaHash
 
 # The label NVIDIA's device plugin selects nodes by (its chart's nodeSelector).
 GPU_NODE_LABEL = "nvidia.com/gpu.present"
@@ -83,6 +84,9 @@ class ClusterPlan:
     first_address: str
     driver_addresses: tuple  # every server's, for the API certificate (tls-san)
     gpu_hosts: tuple
+    # The cluster CA's sha256 from the first server's token file; None until
+    # that server has started once (the first deploy reads it then).
+    ca_hash: str | None = None
 
     @property
     def ha(self) -> bool:
@@ -97,6 +101,11 @@ class ClusterPlan:
     @property
     def any_gpu(self) -> bool:
         return bool(self.gpu_hosts)
+
+    def join_token(self, secret: str) -> str | None:
+        """The full token joining servers and agents use (None before the
+        first server has started): K3s then pins the cluster CA by hash."""
+        return full_token(self.ca_hash, secret) if self.ca_hash else None
 
     def node(self, host: Host) -> NodePlan:
         return NodePlan(
@@ -134,7 +143,13 @@ def make_plan(inventory) -> ClusterPlan:
         first_address=addresses[first],
         driver_addresses=tuple(addresses[driver] for driver in drivers),
         gpu_hosts=tuple(host for host in inventory if host.data.get("has_gpu")),
+        ca_hash=nodes.fact_of(first, K3sClusterCaHash),
     )
+
+
+def full_token(ca_hash: str, secret: str) -> str:
+    """K3s's full token format (docs/contracts.md 1.4): K10<CA sha256>::server:<secret>."""
+    return f"K10{ca_hash}::server:{secret}"
 
 
 # One plan per pyinfra run, whichever host asks first; the others wait on it.

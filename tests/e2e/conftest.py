@@ -75,3 +75,20 @@ def exec_on(lab, node_name, command, user="root"):
     container = lab.client.containers.get(f"{lab.spec.name}-{node_name}")
     code, output = container.exec_run(command, user=user)
     return code, output.decode()
+
+
+# What real K3s logs, only as a warning, for a configuration it would run
+# with anyway (docs/contracts.md 1.3, 1.4): the e2e tier fails on each.
+K3S_WARNINGS = (
+    "Unknown flag --",  # a config key it skipped
+    "the token does not include a CA hash",  # it trusted the first CA that answered
+)
+
+
+def k3s_warnings(lab, nodes) -> list:
+    """Lines of every K3s unit's log on these lab nodes that K3s would only warn with."""
+    found = []
+    for node in nodes:
+        _, log = exec_on(lab, node, ["journalctl", "--no-pager", "-o", "cat", "-u", "k3s", "-u", "k3s-agent"])
+        found += [f"{node}: {line}" for line in log.splitlines() if any(text in line for text in K3S_WARNINGS)]
+    return found

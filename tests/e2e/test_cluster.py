@@ -15,7 +15,7 @@ import pytest
 
 from tests.lab.lab import topology
 
-from .conftest import deploy_totals, exec_on, run_pyinfra
+from .conftest import deploy_totals, exec_on, k3s_warnings, run_pyinfra
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +53,11 @@ def test_deploy_builds_the_cluster(lab):
     for name, node in nodes.items():
         ready = [c for c in node["status"]["conditions"] if c["type"] == "Ready"]
         assert ready and ready[0]["status"] == "True", name
+
+
+def test_no_k3s_logged_a_warning_real_k3s_would_only_warn_with(lab):
+    # Among them: a bare token (agents would trust any CA), a skipped key.
+    assert k3s_warnings(lab, ("master", "worker1", "worker2")) == []
 
 
 def test_agents_joined_the_masters_private_address(lab):

@@ -7,6 +7,7 @@ import pytest
 from pyinfra.facts.server import Arch, Hostname
 
 from convecthub.cluster import plan as cluster_plan
+from facts.k3s import K3sClusterCaHash
 from facts.network import InterfaceAddresses
 
 
@@ -19,7 +20,12 @@ class FakeHost:
         self.name, self.groups = name, groups
         self.data = Data(my_iface="eth1", registry_port=5000, **data)
         self.state = SimpleNamespace(failed_hosts=set())
-        self.facts = {Arch: "x86_64", Hostname: hostname or name, InterfaceAddresses: {"eth1": [f"{address}/24"]}}
+        self.facts = {
+            Arch: "x86_64",
+            Hostname: hostname or name,
+            InterfaceAddresses: {"eth1": [f"{address}/24"]},
+            K3sClusterCaHash: None,  # no cluster yet
+        }
         self.asked = 0
 
     def get_fact(self, cls, **arguments):
@@ -76,6 +82,15 @@ def test_each_host_runs_the_deploys_of_its_roles():
     # The label NVIDIA's device plugin chart selects nodes by.
     assert gpu.labels == ("nvidia.com/gpu.present=true",) and first.labels == ()
     assert gpu.arch == "amd64" and gpu.address == "10.0.0.9"
+
+
+def test_joining_nodes_get_the_full_token_once_the_first_server_wrote_it():
+    inventory = ha_inventory()
+    assert cluster_plan.make_plan(inventory).join_token("secret") is None  # before its first start
+    ca_hash = "ab" * 32
+    inventory[0].facts[K3sClusterCaHash] = ca_hash
+    # K3s's full token (docs/contracts.md 1.4): K10<CA sha256>::server:<secret>.
+    assert cluster_plan.make_plan(inventory).join_token("secret") == f"K10{ca_hash}::server:secret"
 
 
 def test_a_single_server_is_not_ha():

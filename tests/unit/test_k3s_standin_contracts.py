@@ -92,3 +92,19 @@ def test_flannel_iface_must_carry_node_ip(tmp_path):
         k3s.load_settings("agent", write_config(tmp_path, "node-ip: 10.9.9.9\nflannel-iface: lo\n"))
     settings = k3s.load_settings("agent", write_config(tmp_path, "node-ip: 127.0.0.1\nflannel-iface: lo\n"))
     assert settings.node_ips == ["127.0.0.1"]
+
+
+class CacertsAnswer:
+    status, reason, body = 200, "OK", b"-----BEGIN CERTIFICATE-----\nCA\n-----END CERTIFICATE-----\n"
+
+
+def test_a_bare_token_is_warned_about_as_k3s_does_and_a_full_one_is_checked(monkeypatch, capsys):
+    monkeypatch.setattr(k3s, "http_request", lambda *arguments, **options: CacertsAnswer())
+    k3s.fetch_cluster_ca("https://10.0.0.1:6443", k3s.parse_token("a-bare-secret"))
+    assert "the token does not include a CA hash" in capsys.readouterr().err
+
+    full = k3s.full_token(CacertsAnswer.body, "a-bare-secret")
+    assert k3s.fetch_cluster_ca("https://10.0.0.1:6443", k3s.parse_token(full)) == CacertsAnswer.body
+    assert "CA hash" not in capsys.readouterr().err
+    with pytest.raises(PermissionError, match="token CA hash does not match"):
+        k3s.fetch_cluster_ca("https://10.0.0.1:6443", k3s.parse_token("K10" + "0" * 64 + "::server:a-bare-secret"))

@@ -21,7 +21,7 @@ from deploys.templating import render
 # scalar), bool. A server drops any other key with a warning; an agent hands
 # it to its CLI parser.
 K3S_SHARED_FLAGS = {
-    "token": str, "server": str, "node-ip": list, "flannel-iface": str, "node-label": list,
+    "token": str, "token-file": str, "server": str, "node-ip": list, "flannel-iface": str, "node-label": list,
     "disable-default-registry-endpoint": bool, "default-runtime": str, "node-name": str, "with-node-id": bool,
     "private-registry": str,
 }  # fmt: skip
@@ -82,7 +82,10 @@ def test_the_first_ha_server_starts_embedded_etcd_and_the_others_join_it():
         assert_flag_types(config, K3S_SERVER_FLAGS)
     assert first["cluster-init"] is True and "server" not in first
     assert K3S_URL.match(joining["server"]) and "cluster-init" not in joining
-    assert first["token"] == joining["token"]  # one cluster secret
+    # The first server holds the secret; a joining one reads the full token
+    # (K10<CA hash>::server:<secret>) from a file, which pins the CA.
+    assert first["token"] == "s" * 43 and "token" not in joining
+    assert joining["token-file"].startswith("/")
 
 
 def test_the_kubeconfig_mode_is_an_octal_string_k3s_can_parse():
@@ -94,7 +97,7 @@ def test_the_kubeconfig_mode_is_an_octal_string_k3s_can_parse():
 def test_no_node_falls_back_from_the_mirror_to_a_public_registry():
     # K3s: "Disables containerd's fallback default registry endpoint when a
     # mirror is configured for that registry" (server and agent flag, 1.2).
-    agent = k3s_config(agent_config("s" * 43, "https://10.1.0.11:6443", "10.1.0.21", "eth1", []))
+    agent = k3s_config(agent_config("https://10.1.0.11:6443", "10.1.0.21", "eth1", []))
     for config in (server(), server(cluster_init=True), server(join_url="https://10.1.0.11:6443"), agent):
         assert config["disable-default-registry-endpoint"] is True
 
@@ -106,7 +109,6 @@ def test_the_api_certificate_names_every_server_address():
 def test_an_agent_config_uses_only_agent_flags():
     config = k3s_config(
         agent_config(
-            token="s" * 43,
             server_url="https://10.1.0.11:6443",
             node_ip="10.1.0.21",
             iface="eth1",
@@ -117,6 +119,7 @@ def test_an_agent_config_uses_only_agent_flags():
     # flag here (tls-san, embedded-registry) would stop it.
     assert_flag_types(config, K3S_AGENT_FLAGS)
     assert K3S_URL.match(config["server"])
+    assert "token" not in config and config["token-file"].startswith("/")  # the full token, 0600
     assert config["node-label"] == ["nvidia.com/gpu.present=true"]
 
 
