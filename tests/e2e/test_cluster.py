@@ -128,6 +128,11 @@ def test_jupyterhub_answers_on_the_configured_ports(lab):
         f"https://{master}:9443/hub/login"
     )
     assert exec_on(lab, "worker1", ["sh", "-c", login]) == (0, "200")
+    # ServiceLB answers on every node (docs/inventory.md), agents too, with
+    # the front certificate (it names every node's address).
+    for node in ("worker1", "worker2"):
+        on_agent = login.replace(f"https://{master}:", f"https://{address(lab, node)}:")
+        assert exec_on(lab, "master", ["sh", "-c", on_agent]) == (0, "200"), node
     redirect = f"curl -sS -o /dev/null -w '%{{http_code}} %{{redirect_url}}' http://{master}:9000/hub/login"
     code, output = exec_on(lab, "worker1", ["sh", "-c", redirect])
     assert code == 0 and output.split()[1].startswith(f"https://{master}:9443/"), output
