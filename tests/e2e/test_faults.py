@@ -672,7 +672,7 @@ def world_readable_files_holding(lab, node, secrets: dict) -> str:
 REGISTRY_SCRIPT = r"""
 import json, netrc, re, ssl, urllib.request
 # The node has no PyYAML (nor does a fresh Ubuntu server): `addr:` under `http:`.
-address = re.search(r"^\s+addr:\s*['"]?([^'"\s]+)", open("/etc/docker/registry/config.yml").read(), re.M).group(1)
+address = re.search(r"^\s+addr:\s*(\S+)", open("/etc/docker/registry/config.yml").read(), re.M).group(1).strip(chr(34) + chr(39))
 login, _, password = netrc.netrc("/etc/convecthub/registry-client/netrc").authenticators(address.split(":")[0])
 context = ssl.create_default_context(cafile="/etc/convecthub/registry-client/ca.crt")
 manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
