@@ -123,14 +123,19 @@ def join_token_written(plan: ClusterPlan, secret: str, staging_dir: str):
     answers first). The hash comes from the first server over SSH: in the
     plan when the cluster exists; on the first deploy, read once that server
     has started (this operation runs after its start)."""
-    if plan.ca_hash:
+
+    def written(token: str):
         return files.content(
             name="K3s join token (pins the cluster CA)",
             dest=fp.K3S_JOIN_TOKEN_FILE,
-            text=f"{plan.join_token(secret)}\n",
+            text=f"{token}\n",
             mode="600",
             staging_dir=staging_dir,
         )
+
+    known = plan.join_token(secret)
+    if known:
+        return written(known)
     first = plan.first_driver
 
     def from_the_first_server() -> None:
@@ -147,13 +152,7 @@ def join_token_written(plan: ClusterPlan, secret: str, staging_dir: str):
                 ],
             )
             return
-        files.content(
-            name="K3s join token (pins the cluster CA)",
-            dest=fp.K3S_JOIN_TOKEN_FILE,
-            text=f"{full_token(ca_hash, secret)}\n",
-            mode="600",
-            staging_dir=staging_dir,
-        )
+        written(full_token(ca_hash, secret))
 
     return python.call(
         name="K3s join token from the first server (pins the cluster CA)", function=from_the_first_server

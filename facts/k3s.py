@@ -33,7 +33,11 @@ class K3sNodes(FactBase[dict[str, dict[str, str]] | None]):
         return {item["metadata"]["name"]: item["metadata"].get("labels", {}) for item in items}
 
 
-def _invocation_log(unit: str) -> str:
+# What K3s's server logs for a config key it skips (docs/contracts.md 1.3).
+SKIPPED_KEY = "Unknown flag --"
+
+
+def invocation_log(unit: str) -> str:
     """Shell: the log of the unit's current run only (nothing when it is not running)."""
     return (
         f"id=$(systemctl show -p InvocationID --value {shlex.quote(unit)} 2>/dev/null); "
@@ -55,7 +59,7 @@ class K3sSkippedConfigKeys(FactBase[list[str]]):
     default = list
 
     def command(self, unit: str) -> str:
-        return f"{{ {_invocation_log(unit)}; }} | grep -o 'Unknown flag --[^ ]* found in config' | sort -u; true"
+        return f"{{ {invocation_log(unit)}; }} | grep -o '{SKIPPED_KEY}[^ ]* found in config' | sort -u; true"
 
     def process(self, output):
         return [line.split("--", 1)[1].split(" ", 1)[0] for line in output if "--" in line]

@@ -6,7 +6,7 @@ from pyinfra import host, logger
 from pyinfra.api import StringCommand, operation
 
 from convecthub import footprint as fp
-from facts.k3s import K3sNodes
+from facts.k3s import SKIPPED_KEY, K3sNodes, invocation_log
 from operations.failure import failure
 
 # Seconds between two checks of a wait: a check is a short command (kubectl,
@@ -18,11 +18,26 @@ CRASHES = 3
 LOG_LINES = 25
 
 
-def _wait(check: str, timeout: int, what: str, fix: str) -> str:
-    """Shell: retry `check` every POLL_SECONDS for `timeout` s, else fail saying what and the fix."""
+def _wait(check: str, timeout: int, what: str, fix: str, unit: str | None = None) -> str:
+    """
+    Shell: retry `check` every POLL_SECONDS for `timeout` s, else fail saying
+    what and the fix. With `unit`, also fail at once when that unit keeps
+    exiting (systemd zeroes its NRestarts when the deploy starts it), and
+    show the unit's last log lines either way.
+    """
+    if unit is None:
+        loop = f"until {check}; do sleep {POLL_SECONDS}; done"
+        return f"timeout {int(timeout)} sh -c {shlex.quote(loop)} || {failure(what, fix)}"
+    crashing = f'[ "$(systemctl show -p NRestarts --value {unit})" -ge {CRASHES} ]'
+    loop = f"until {check}; do sleep {POLL_SECONDS}; if {crashing}; then exit 3; fi; done"
+    log = f"journalctl -u {unit} -n {LOG_LINES} --no-pager -o cat >&2"
     return (
-        f"timeout {int(timeout)} sh -c {shlex.quote(f'until {check}; do sleep {POLL_SECONDS}; done')} "
-        f"|| {failure(what, fix)}"
+        f"timeout {int(timeout)} sh -c {shlex.quote(loop)}; status=$?; "
+        f"if [ $status -eq 3 ]; then {log}; "
+        + failure(f"{unit} on {host.name} keeps exiting (its last log lines are above)", fix)
+        + f"; elif [ $status -ne 0 ]; then {log}; "
+        + failure(f"{what} (its last log lines are above)", fix)
+        + "; fi"
     )
 
 
@@ -41,25 +56,10 @@ def restarted_and_ready(unit: str, ready_check: str, timeout: int, fix: str):
     what to look at.
     """
     yield StringCommand("systemctl enable --quiet", unit, "&& systemctl restart --no-block", unit)
-    # systemd zeroes NRestarts on this start: a unit that exits again and
-    # again will not get ready; say so at once, with its log.
-    crashing = f'[ "$(systemctl show -p NRestarts --value {unit})" -ge {CRASHES} ]'
-    loop = f"until {ready_check}; do sleep {POLL_SECONDS}; if {crashing}; then exit 3; fi; done"
-    log = f"journalctl -u {unit} -n {LOG_LINES} --no-pager -o cat >&2"
-    yield StringCommand(
-        f"timeout {int(timeout)} sh -c {shlex.quote(loop)}; status=$?; "
-        f"if [ $status -eq 3 ]; then {log}; "
-        + failure(f"{unit} on {host.name} keeps exiting (its last log lines are above)", fix)
-        + f"; elif [ $status -ne 0 ]; then {log}; "
-        + failure(f"{unit} on {host.name} not ready after {timeout}s (its last log lines are above)", fix)
-        + "; fi"
-    )
+    yield StringCommand(_wait(ready_check, timeout, f"{unit} on {host.name} not ready after {timeout}s", fix, unit))
     # A server skips a config key it does not know with only a warning:
     # the run fails on it, naming the key.
-    skipped = (
-        f"id=$(systemctl show -p InvocationID --value {unit}); "
-        "journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=\"$id\" | grep 'Unknown flag --'"
-    )
+    skipped = f"{{ {invocation_log(unit)}; }} | grep {shlex.quote(SKIPPED_KEY)}"
     yield StringCommand(
         f"if {skipped} >&2; then "
         + failure(
