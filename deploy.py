@@ -30,7 +30,7 @@ from deploys.nvidia import nvidia
 from deploys.preflight import bundle_bytes_to_arrive, preflight
 from deploys.registry import image_registry
 from deploys.verify import verify
-from operations import files
+from operations import files, k3s
 
 require_valid_inventory()
 apply_secrets()
@@ -87,12 +87,15 @@ restart_on = k3s_node_files(
     registry_ca=ca.cert_pem,
     staging_dir=staging,
 )
-# Two calls, the server's first: pyinfra orders operations across hosts by
-# the lines that call them, so the first server starts before agents join.
+# pyinfra orders one host's steps after another's only across a step both
+# run (docs/architecture.md): the agents join once the servers have started
+# (with the token the first server wrote), the cluster is checked once they have.
 if me.runs_k3s_server:
     k3s_server(plan=plan, node=me, token=host.data.convect_token, restart_on=restart_on, staging_dir=staging)
-else:
+k3s.all_hosts_reached(name="K3s servers started: the agents join now")
+if me.runs_k3s_agent:
     k3s_agent(plan=plan, node=me, token=host.data.convect_token, restart_on=restart_on, staging_dir=staging)
+k3s.all_hosts_reached(name="K3s agents started: JupyterHub and the checks now")
 
 if me.runs_jupyterhub:
     front = front_certificate(host.data, state, inventory)

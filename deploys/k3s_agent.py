@@ -39,6 +39,7 @@ def k3s_agent(plan: ClusterPlan, node: NodePlan, token: str, restart_on: list, s
     config_text = agent_config(
         server_url=plan.api_url, node_ip=node.address, iface=node.iface, labels=list(node.labels)
     )
+    # After deploy.py's all_hosts_reached: the first server's token exists.
     token_file = join_token_written(plan, token, staging_dir)
     restart = k3s_service("agent", fp.K3S_AGENT_UNIT, config_text, [*restart_on, token_file], staging_dir)
     api = plan.api_url

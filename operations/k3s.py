@@ -124,3 +124,22 @@ def wait_until(check: str, timeout: int, what: str, fix: str):
     + fix: what to look at then
     """
     yield StringCommand(_wait(check, timeout, what, fix))
+
+
+@operation(is_idempotent=True)
+def all_hosts_reached():
+    """
+    Nothing on the node: a step every host reaches before any host goes on.
+    pyinfra orders operations as a graph of each host's own sequence, taken
+    level by level, so a step of one host comes after a step of another
+    only across an operation both run; deploy.py puts this one between the
+    servers and the agents (who read the token the first server writes when
+    it starts), and between the agents and what needs them all (GPU labels,
+    the verification).
+
+    .. code:: python
+
+        k3s.all_hosts_reached(name="K3s servers started: the agents join now")
+    """
+    host.noop("every host is here")
+    yield from ()
